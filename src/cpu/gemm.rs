@@ -1,0 +1,144 @@
+//! f32 GEMM on strided operands through the `gemm` crate: BLIS-style packing and cache blocking
+//! with runtime-selected AVX2 / AVX-512 / NEON microkernels and a portable fallback. Chosen by
+//! measurement (BENCHMARKS.md, W1): it matches or beats NumPy's OpenBLAS at every size we time,
+//! one and two threads, where `matrixmultiply` reaches about half on two threads.
+//! Transposed operands are passed as strides, never copied.
+
+/// A strided read-only matrix: element (i, j) lives at `data[offset + i*row_stride + j*col_stride]`.
+#[derive(Clone, Copy)]
+pub struct MatRef<'a> {
+    pub data: &'a [f32],
+    pub offset: usize,
+    pub row_stride: isize,
+    pub col_stride: isize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A row-major `rows x cols` matrix.
+    pub fn row_major(data: &'a [f32], cols: usize) -> Self {
+        MatRef { data, offset: 0, row_stride: cols as isize, col_stride: 1 }
+    }
+
+    /// The same matrix read transposed (a view: strides swap).
+    pub fn t(self) -> Self {
+        MatRef { row_stride: self.col_stride, col_stride: self.row_stride, ..self }
+    }
+
+    fn in_bounds(&self, rows: usize, cols: usize) -> bool {
+        if rows == 0 || cols == 0 {
+            return true;
+        }
+        let mut lo = self.offset as isize;
+        let mut hi = self.offset as isize;
+        for (extent, stride) in [(rows, self.row_stride), (cols, self.col_stride)] {
+            let span = (extent as isize - 1) * stride;
+            if span < 0 {
+                lo += span;
+            } else {
+                hi += span;
+            }
+        }
+        lo >= 0 && (hi as usize) < self.data.len()
+    }
+}
+
+/// Below this many multiply-adds a GEMM runs on the calling thread: a rayon fork-join costs a
+/// few microseconds, more than the work.
+pub const PARALLEL_MIN_FMAS: usize = 96 * 96 * 96;
+
+/// `c = a @ b` (or `c += a @ b` when `accumulate`), `a` is m x k, `b` is k x n, `c` row-major m x n.
+pub fn gemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
+    assert!(c.len() >= m * n, "gemm: output buffer too small");
+    assert!(a.in_bounds(m, k) && b.in_bounds(k, n), "gemm: operand out of bounds");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    let parallelism = if m * n * k >= PARALLEL_MIN_FMAS && threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: bounds of every operand were checked above; `c` is exclusively borrowed and does not
+    // alias `a` or `b` (they are shared borrows).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr().add(a.offset),
+            a.col_stride,
+            a.row_stride,
+            b.data.as_ptr().add(b.offset),
+            b.col_stride,
+            b.row_stride,
+            1.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(m: usize, n: usize, k: usize, a: &[f32], b: &[f32]) -> Vec<f64> {
+        let mut c = vec![0.0f64; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    c[i * n + j] += a[i * k + p] as f64 * b[p * n + j] as f64;
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn odd_shapes_match_naive() {
+        for &(m, n, k) in &[(1, 1, 1), (7, 63, 65), (65, 7, 257), (130, 129, 3)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 17) % 7) as f32 - 3.0).collect();
+            let mut c = vec![0.0f32; m * n];
+            gemm(m, n, k, MatRef::row_major(&a, k), MatRef::row_major(&b, n), &mut c, false);
+            let want = naive(m, n, k, &a, &b);
+            for (x, y) in c.iter().zip(&want) {
+                assert!((*x as f64 - y).abs() <= 1e-3 * y.abs().max(1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn transposed_operands_by_stride() {
+        // a is stored as k x m and read transposed.
+        let (m, n, k) = (3, 2, 4);
+        let a_t: Vec<f32> = (0..k * m).map(|i| i as f32).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32) * 0.5).collect();
+        let mut c = vec![0.0f32; m * n];
+        gemm(m, n, k, MatRef::row_major(&a_t, m).t(), MatRef::row_major(&b, n), &mut c, false);
+        let mut a = vec![0.0f32; m * k];
+        for p in 0..k {
+            for i in 0..m {
+                a[i * k + p] = a_t[p * m + i];
+            }
+        }
+        let want = naive(m, n, k, &a, &b);
+        for (x, y) in c.iter().zip(&want) {
+            assert!((*x as f64 - y).abs() < 1e-4);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Reductions over one axis of a row-major array viewed as `[outer, len, inner]`. Each output is
+//! accumulated in a fixed order, and parallel sums combine fixed-size chunks in index order, so
+//! results are bit-identical whatever the thread count.
+
+use super::{CHUNK, PARALLEL_MIN_ELEMENTS};
+use rayon::prelude::*;
+
+/// Sum of all values, deterministic.
+pub fn sum_all(x: &[f32]) -> f32 {
+    if x.len() >= PARALLEL_MIN_ELEMENTS {
+        let partials: Vec<f32> = x.par_chunks(CHUNK).map(sum_serial).collect();
+        sum_serial(&partials)
+    } else {
+        sum_serial(x)
+    }
+}
+
+/// Pairwise-ish serial sum: 8 independent accumulators (vectorises, and is more accurate than
+/// one running sum).
+fn sum_serial(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] += c[i];
+        }
+    }
+    let mut total = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for &v in rest {
+        total += v;
+    }
+    total
+}
+
+/// Sum over the middle axis of `[outer, len, inner]` data -> `[outer, inner]`.
+pub fn sum_axis(x: &[f32], outer: usize, len: usize, inner: usize) -> Vec<f32> {
+    if inner == 1 {
+        let mut out = vec![0.0f32; outer];
+        let body = |(o, row): (&mut f32, &[f32])| *o = sum_serial(row);
+        if x.len() >= PARALLEL_MIN_ELEMENTS && outer > 1 {
+            out.par_iter_mut().zip(x.par_chunks(len.max(1))).for_each(body);
+        } else {
+            out.iter_mut().zip(x.chunks(len.max(1))).for_each(body);
+        }
+        return out;
+    }
+    let mut out = vec![0.0f32; outer * inner];
+    let block = |(o, src): (&mut [f32], &[f32])| {
+        for j in 0..len {
+            let row = &src[j * inner..(j + 1) * inner];
+            for i in 0..inner {
+                o[i] += row[i];
+            }
+        }
+    };
+    if x.len() >= PARALLEL_MIN_ELEMENTS && outer > 1 {
+        out.par_chunks_mut(inner).zip(x.par_chunks(len * inner)).for_each(block);
+    } else if x.len() >= PARALLEL_MIN_ELEMENTS {
+        // One outer block (e.g. a bias gradient): split the columns instead.
+        let cols = (CHUNK / len.max(1)).max(64);
+        out.par_chunks_mut(cols).enumerate().for_each(|(c, o)| {
+            let start = c * cols;
+            for j in 0..len {
+                let row = &x[j * inner + start..j * inner + start + o.len()];
+                for i in 0..o.len() {
+                    o[i] += row[i];
+                }
+            }
+        });
+    } else {
+        out.chunks_mut(inner).zip(x.chunks(len * inner)).for_each(block);
+    }
+    out
+}
+
+/// Max and first argmax over the middle axis of `[outer, len, inner]` (len > 0). NaN wins, as in
+/// NumPy.
+pub fn max_axis(x: &[f32], outer: usize, len: usize, inner: usize) -> (Vec<f32>, Vec<usize>) {
+    let mut values = vec![f32::NEG_INFINITY; outer * inner];
+    let mut index = vec![0usize; outer * inner];
+    for o in 0..outer {
+        for j in 0..len {
+            let row = &x[(o * len + j) * inner..(o * len + j + 1) * inner];
+            for i in 0..inner {
+                let v = row[i];
+                let slot = o * inner + i;
+                let best = values[slot];
+                if j == 0 || v > best || (v.is_nan() && !best.is_nan()) {
+                    values[slot] = v;
+                    index[slot] = j;
+                }
+            }
+        }
+    }
+    (values, index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_each_axis() {
+        let x: Vec<f32> = (0..6).map(|v| v as f32).collect(); // [[0,1,2],[3,4,5]]
+        assert_eq!(sum_axis(&x, 1, 2, 3), vec![3.0, 5.0, 7.0]);
+        assert_eq!(sum_axis(&x, 2, 3, 1), vec![3.0, 12.0]);
+    }
+
+    #[test]
+    fn max_keeps_first_argmax() {
+        let x = [1.0, 3.0, 3.0, 0.0];
+        assert_eq!(max_axis(&x, 1, 4, 1), (vec![3.0], vec![1]));
+    }
+
+    #[test]
+    fn large_sums_do_not_depend_on_threads() {
+        let x: Vec<f32> = (0..200_000).map(|v| ((v * 7919) % 1000) as f32 * 1e-3).collect();
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| sum_all(&x));
+        let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| sum_all(&x));
+        assert_eq!(one.to_bits(), two.to_bits());
+    }
+}

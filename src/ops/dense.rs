@@ -1,0 +1,117 @@
+//! The fused dense op: `activation(x @ kernel + bias)` in one GEMM and one pass over the output,
+//! and a backward of one pass plus two GEMMs. Keras layout: kernel is (in, out).
+
+use super::record;
+use crate::cpu::activation::Activation;
+use crate::cpu::gemm::{gemm, MatRef};
+use crate::cpu::{self, for_each_row};
+use crate::error::{Error, Result};
+use crate::tensor::shape::fmt_shape;
+use crate::tensor::{Storage, Tensor};
+
+/// The activation fused into a dense op: elementwise, or softmax over the units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DenseActivation {
+    Elementwise(Activation),
+    Softmax,
+}
+
+/// A 2-D strided view of `t` as `rows x cols` (reads a transposed 2-D tensor without a copy).
+fn as_matrix(t: &Tensor, cols: usize) -> (Tensor, usize) {
+    let t = if t.ndim() == 2 || t.layout().is_contiguous() { t.clone() } else { super::contiguous(t).expect("copy of a valid tensor") };
+    let rows = if cols == 0 { 0 } else { t.numel() / cols };
+    (t, rows)
+}
+
+fn mat<'a>(t: &Tensor, buf: &'a [f32], cols: usize) -> MatRef<'a> {
+    let l = t.layout();
+    if l.ndim() == 2 {
+        MatRef { data: buf, offset: l.offset, row_stride: l.strides[0], col_stride: l.strides[1] }
+    } else {
+        MatRef { data: buf, offset: l.offset, row_stride: cols as isize, col_stride: 1 }
+    }
+}
+
+/// `activation(x @ kernel + bias)` for `x` of shape (..., in), `kernel` (in, out), `bias` (out,).
+///
+/// # Errors
+/// `Shape` when the kernel is not 2-D, `x`'s last axis differs from the kernel's rows, or the
+/// bias length differs from the kernel's columns.
+pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: DenseActivation) -> Result<Tensor> {
+    let mut inputs = vec![x, kernel];
+    inputs.extend(bias);
+    super::same_device("dense", &inputs)?;
+    if kernel.ndim() != 2 {
+        return Err(Error::shape("dense", "a 2-D kernel (in, out)", fmt_shape(kernel.shape())));
+    }
+    let (n_in, n_out) = (kernel.shape()[0], kernel.shape()[1]);
+    if x.ndim() == 0 || x.shape()[x.ndim() - 1] != n_in {
+        return Err(Error::shape("dense", format!("input with last axis {n_in}"), format!("shape {}", fmt_shape(x.shape()))));
+    }
+    if let Some(b) = bias {
+        if b.shape() != [n_out] {
+            return Err(Error::shape("dense", format!("bias of shape ({n_out},)"), fmt_shape(b.shape())));
+        }
+    }
+    let (xm, rows) = as_matrix(x, n_in);
+    let mut z = vec![0.0f32; rows * n_out];
+    {
+        let (sx, sk) = (xm.storage(), kernel.storage());
+        let (Storage::Cpu(bx), Storage::Cpu(bk)) = (&*sx, &*sk);
+        gemm(rows, n_out, n_in, mat(&xm, bx.as_slice(), n_in), mat(kernel, bk.as_slice(), n_out), &mut z, false);
+    }
+    let bias_values = bias.map(|b| b.to_vec());
+    if let Some(b) = &bias_values {
+        for_each_row(&mut z, n_out, |_, row| row.iter_mut().zip(b).for_each(|(v, b)| *v += b));
+    }
+    // Keep the pre-activation only when a backward will need it.
+    let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+    let keep_z = matches!(activation, DenseActivation::Elementwise(a) if a.derivative_needs_input());
+    let pre = if keep_z && needs_grad { Some(z.clone()) } else { None };
+    let mut y = z;
+    for_each_row(&mut y, n_out, |_, row| match activation {
+        DenseActivation::Elementwise(Activation::Linear) => {}
+        DenseActivation::Elementwise(a) => row.iter_mut().for_each(|v| *v = a.forward(*v)),
+        DenseActivation::Softmax => {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut total = 0.0;
+            row.iter_mut().for_each(|v| {
+                *v = (*v - max).exp();
+                total += *v;
+            });
+            row.iter_mut().for_each(|v| *v /= total);
+        }
+    });
+    let mut out_shape = x.shape().to_vec();
+    *out_shape.last_mut().expect("x has an axis") = n_out;
+    let has_bias = bias.is_some();
+    Ok(record("dense", y, &out_shape, &inputs, move |out| {
+        let (xm, kernel) = (xm.detach(), kernel.detach());
+        move |g: &Tensor| {
+            let gv = g.cpu_values();
+            let yv = out.cpu_values();
+            let dz = match activation {
+                DenseActivation::Elementwise(Activation::Linear) => gv.as_slice().to_vec(),
+                DenseActivation::Elementwise(a) => match &pre {
+                    Some(z) => cpu::zip3_map(gv.as_slice(), z, yv.as_slice(), |g, x, y| g * a.derivative(x, y)),
+                    None => cpu::zip_map(gv.as_slice(), yv.as_slice(), |g, y| g * a.derivative(0.0, y)),
+                },
+                DenseActivation::Softmax => cpu::softmax::softmax_backward(yv.as_slice(), gv.as_slice(), rows, n_out, 1),
+            };
+            let (sx, sk) = (xm.storage(), kernel.storage());
+            let (Storage::Cpu(bx), Storage::Cpu(bk)) = (&*sx, &*sk);
+            let dzm = MatRef::row_major(&dz, n_out);
+            // dW = x^T dz: x read transposed through its strides.
+            let mut dw = vec![0.0f32; n_in * n_out];
+            gemm(n_in, n_out, rows, mat(&xm, bx.as_slice(), n_in).t(), dzm, &mut dw, false);
+            // dx = dz W^T.
+            let mut dx = vec![0.0f32; rows * n_in];
+            gemm(rows, n_in, n_out, dzm, mat(&kernel, bk.as_slice(), n_out).t(), &mut dx, false);
+            let mut grads = vec![Some(Tensor::from_vec(dx, xm.shape())?), Some(Tensor::from_vec(dw, kernel.shape())?)];
+            if has_bias {
+                grads.push(Some(Tensor::from_vec(cpu::reduce::sum_axis(&dz, 1, rows, n_out), &[n_out])?));
+            }
+            Ok(grads)
+        }
+    }))
+}

@@ -1,0 +1,298 @@
+//! The tensor: a shared handle to a layout over a storage, plus the autograd fields. Cloning a
+//! `Tensor` clones a handle; views (transpose, slice, broadcast) are new handles over the same
+//! storage. Parameters are updated in place through `update_in_place`, which copies first when
+//! the storage is still shared with a saved graph (copy-on-write), so a live graph never sees its
+//! saved inputs change.
+
+pub mod device;
+pub mod layout;
+pub mod shape;
+pub mod storage;
+
+use crate::autograd::{self, Backward, Node};
+use crate::error::{Error, Result};
+pub use device::Device;
+pub use layout::Layout;
+use parking_lot::{Mutex, RwLock};
+use shape::fmt_shape;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+pub use storage::{CpuBuffer, Storage};
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// A float32 n-dimensional array that can record the ops applied to it.
+#[derive(Clone)]
+pub struct Tensor(Arc<TensorInner>);
+
+pub(crate) struct TensorInner {
+    id: usize,
+    layout: Layout,
+    storage: RwLock<Arc<Storage>>,
+    requires_grad: AtomicBool,
+    /// The op that made this tensor, while its graph is alive. `None` for leaves and after a
+    /// non-retaining `backward()` freed the graph.
+    node: Mutex<Option<Arc<Node>>>,
+    /// Name of the op that made it (kept after the node is freed, for error messages).
+    made_by: Option<&'static str>,
+    grad: Mutex<Option<Tensor>>,
+}
+
+/// Read access to a tensor's values in row-major order: borrowed when the layout is contiguous,
+/// gathered into a new buffer otherwise.
+pub enum CpuValues {
+    Shared { storage: Arc<Storage>, start: usize, len: usize },
+    Gathered(Vec<f32>),
+}
+
+impl CpuValues {
+    pub fn as_slice(&self) -> &[f32] {
+        match self {
+            CpuValues::Shared { storage, start, len } => match &**storage {
+                Storage::Cpu(b) => &b.as_slice()[*start..*start + *len],
+            },
+            CpuValues::Gathered(v) => v,
+        }
+    }
+
+    /// An owned copy, without copying when this already owns its buffer.
+    pub fn into_vec(self) -> Vec<f32> {
+        match self {
+            CpuValues::Gathered(v) => v,
+            shared => shared.as_slice().to_vec(),
+        }
+    }
+}
+
+impl Tensor {
+    fn build(layout: Layout, storage: Arc<Storage>, node: Option<Arc<Node>>, made_by: Option<&'static str>) -> Self {
+        let requires_grad = node.is_some();
+        Tensor(Arc::new(TensorInner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            layout,
+            storage: RwLock::new(storage),
+            requires_grad: AtomicBool::new(requires_grad),
+            node: Mutex::new(node),
+            made_by,
+            grad: Mutex::new(None),
+        }))
+    }
+
+    /// A leaf tensor from row-major values.
+    ///
+    /// # Errors
+    /// `Shape` when `values.len()` is not the product of `shape`.
+    pub fn from_vec(values: Vec<f32>, shape: &[usize]) -> Result<Self> {
+        let n = shape::checked_numel("tensor", shape)?;
+        if n != values.len() {
+            return Err(Error::shape(
+                "tensor",
+                format!("{n} values for shape {}", fmt_shape(shape)),
+                format!("{} values", values.len()),
+            ));
+        }
+        Ok(Self::from_storage(Layout::contiguous(shape), Arc::new(Storage::from_vec(values))))
+    }
+
+    /// A leaf tensor over an existing storage.
+    pub fn from_storage(layout: Layout, storage: Arc<Storage>) -> Self {
+        Self::build(layout, storage, None, None)
+    }
+
+    pub fn scalar(value: f32) -> Self {
+        Self::from_storage(Layout::contiguous(&[]), Arc::new(Storage::from_vec(vec![value])))
+    }
+
+    pub fn full(shape: &[usize], value: f32) -> Self {
+        Self::from_storage(Layout::contiguous(shape), Arc::new(Storage::from_vec(vec![value; shape::numel(shape)])))
+    }
+
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self::full(shape, 0.0)
+    }
+
+    /// The result of an op: records a graph node when grad mode is on and an input requires grad.
+    /// `rule` receives the output (detached, sharing its storage, so saving it makes no cycle) and
+    /// is only called when a node is recorded: saving tensors costs nothing otherwise.
+    pub fn from_op<B: Backward + 'static>(
+        op: &'static str,
+        values: Vec<f32>,
+        shape: &[usize],
+        inputs: &[&Tensor],
+        rule: impl FnOnce(Tensor) -> B,
+    ) -> Self {
+        let storage = Arc::new(Storage::from_vec(values));
+        Self::from_op_layout(op, Layout::contiguous(shape), storage, inputs, rule)
+    }
+
+    /// Like `from_op`, for results that are views over an existing storage.
+    pub fn from_op_layout<B: Backward + 'static>(
+        op: &'static str,
+        layout: Layout,
+        storage: Arc<Storage>,
+        inputs: &[&Tensor],
+        rule: impl FnOnce(Tensor) -> B,
+    ) -> Self {
+        let out = Self::build(layout, storage, None, Some(op));
+        if autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
+            let node = Node { op, inputs: inputs.iter().map(|t| (*t).clone()).collect(), rule: Box::new(rule(out.detach())) };
+            *out.0.node.lock() = Some(Arc::new(node));
+            out.0.requires_grad.store(true, Ordering::Relaxed);
+        }
+        out
+    }
+
+    pub fn id(&self) -> usize {
+        self.0.id
+    }
+    pub fn layout(&self) -> &Layout {
+        &self.0.layout
+    }
+    pub fn shape(&self) -> &[usize] {
+        &self.0.layout.shape
+    }
+    pub fn ndim(&self) -> usize {
+        self.0.layout.shape.len()
+    }
+    pub fn numel(&self) -> usize {
+        self.0.layout.numel()
+    }
+    pub fn device(&self) -> Device {
+        self.0.storage.read().device()
+    }
+    pub fn storage(&self) -> Arc<Storage> {
+        self.0.storage.read().clone()
+    }
+
+    /// Values in row-major order (borrowed when contiguous).
+    pub fn cpu_values(&self) -> CpuValues {
+        let storage = self.storage();
+        let layout = &self.0.layout;
+        if layout.is_contiguous() {
+            let len = layout.numel();
+            return CpuValues::Shared { storage, start: layout.offset, len };
+        }
+        let Storage::Cpu(buffer) = &*storage;
+        let src = buffer.as_slice();
+        let mut out = Vec::with_capacity(layout.numel());
+        layout.for_each_index(|i| out.push(src[i]));
+        CpuValues::Gathered(out)
+    }
+
+    /// A row-major copy of the values.
+    pub fn to_vec(&self) -> Vec<f32> {
+        self.cpu_values().into_vec()
+    }
+
+    /// The single value of a one-element tensor.
+    pub fn item(&self) -> Result<f32> {
+        if self.numel() != 1 {
+            return Err(Error::shape("item", "a tensor with one element", fmt_shape(self.shape())));
+        }
+        Ok(self.cpu_values().as_slice()[0])
+    }
+
+    // ---- autograd fields -----------------------------------------------------------------
+
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// Mark a leaf as a parameter (or not).
+    ///
+    /// # Errors
+    /// `Value` when called on a tensor produced by an op (only leaves carry the flag).
+    pub fn set_requires_grad(&self, flag: bool) -> Result<()> {
+        if !self.is_leaf() {
+            return Err(Error::value(
+                "requires_grad",
+                "a leaf tensor (use detach() to make one)",
+                format!("a tensor produced by {}", self.0.made_by.unwrap_or("an op")),
+            ));
+        }
+        self.0.requires_grad.store(flag, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub fn is_leaf(&self) -> bool {
+        self.0.made_by.is_none() || !self.requires_grad()
+    }
+
+    pub fn made_by(&self) -> Option<&'static str> {
+        self.0.made_by
+    }
+
+    pub(crate) fn node(&self, take: bool) -> Option<Arc<Node>> {
+        let mut guard = self.0.node.lock();
+        if take {
+            guard.take()
+        } else {
+            guard.clone()
+        }
+    }
+
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0.grad.lock().clone()
+    }
+
+    pub fn set_grad(&self, grad: Option<Tensor>) {
+        *self.0.grad.lock() = grad;
+    }
+
+    /// Take the gradient out, leaving `None` (what an optimizer step does).
+    pub fn take_grad(&self) -> Option<Tensor> {
+        self.0.grad.lock().take()
+    }
+
+    /// A leaf sharing this tensor's values, outside any graph.
+    pub fn detach(&self) -> Tensor {
+        Tensor::from_storage(self.0.layout.clone(), self.storage())
+    }
+
+    /// Run `f` on this tensor's values for writing. The tensor must be contiguous and cover its
+    /// whole buffer (parameters are). Copies first when the buffer is shared (copy-on-write).
+    ///
+    /// # Errors
+    /// `Value` when the tensor is a view.
+    pub fn update_in_place<R>(&self, f: impl FnOnce(&mut [f32]) -> R) -> Result<R> {
+        let layout = &self.0.layout;
+        let mut guard = self.0.storage.write();
+        if !layout.is_contiguous() || layout.offset != 0 || guard.len() != layout.numel() {
+            return Err(Error::value("update_in_place", "a contiguous tensor that owns its buffer", "a view"));
+        }
+        if Arc::get_mut(&mut guard).is_none() {
+            let copy = guard.duplicate();
+            *guard = Arc::new(copy);
+        }
+        let storage = Arc::get_mut(&mut guard).expect("unique after the copy above");
+        match storage {
+            Storage::Cpu(buffer) => Ok(f(buffer.make_mut())),
+        }
+    }
+
+    /// Replace the values (same shape), e.g. `set_weights`.
+    ///
+    /// # Errors
+    /// `Shape` when the number of values differs.
+    pub fn assign(&self, values: &[f32]) -> Result<()> {
+        if values.len() != self.numel() {
+            return Err(Error::shape(
+                "assign",
+                format!("{} values for shape {}", self.numel(), fmt_shape(self.shape())),
+                format!("{} values", values.len()),
+            ));
+        }
+        self.update_in_place(|dst| dst.copy_from_slice(values))
+    }
+
+    /// Number of live handles to this tensor's storage (tests use it to see graphs freed).
+    pub fn storage_refcount(&self) -> usize {
+        Arc::strong_count(&self.0.storage.read())
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor(shape={}, requires_grad={})", fmt_shape(self.shape()), self.requires_grad())
+    }
+}
