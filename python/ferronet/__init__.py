@@ -1,15 +1,36 @@
 """ferronet: Keras-shaped deep learning for Python with a Rust engine.
 
+`import ferronet as keras` runs ordinary Keras `Sequential` scripts.
+
 >>> import ferronet as fn
 >>> (fn.tensor([1.0, 2.0]) * 3).numpy().tolist()
 [3.0, 6.0]
 """
 
-from ferronet import errors, ops
+from ferronet import (
+    activations,
+    callbacks,
+    datasets,
+    errors,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    utils,
+)
 from ferronet._core import Tensor, __version__
 from ferronet._grad_mode import enable_grad, no_grad
+from ferronet.layers import Input
+from ferronet.models import Sequential
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "ops", "errors", "__version__"]
+__all__ = [
+    "Tensor", "tensor", "no_grad", "enable_grad", "Sequential", "Input", "activations", "callbacks",
+    "datasets", "errors", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
+    "utils", "__version__",
+]
 
 
 def tensor(data, requires_grad=False):

@@ -24,3 +24,19 @@ pub struct Node {
     pub inputs: Vec<Tensor>,
     pub rule: Box<dyn Backward>,
 }
+
+impl Drop for Node {
+    /// Dismantle the graph behind this node with a loop: the default recursive drop (tensor ->
+    /// node -> input tensor -> ...) overflows the stack on a chain of ~100k ops, e.g. a running
+    /// `total = total + loss` never passed to `backward()`.
+    fn drop(&mut self) {
+        let mut stack = std::mem::take(&mut self.inputs);
+        while let Some(tensor) = stack.pop() {
+            if let Some(node) = tensor.take_node_if_last_handle() {
+                if let Ok(mut node) = std::sync::Arc::try_unwrap(node) {
+                    stack.append(&mut node.inputs);
+                }
+            }
+        }
+    }
+}

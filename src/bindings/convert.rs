@@ -2,7 +2,7 @@
 //! tensor borrows the array's memory and keeps the array alive. Anything else numeric is converted
 //! once by NumPy. Results go out as new NumPy arrays.
 
-use super::error::DTypeError;
+use super::error::{DTypeError, ShapeError};
 use super::tensor::PyTensor;
 use crate::tensor::storage::ExternalBuffer;
 use crate::tensor::{CpuBuffer, Layout, Storage, Tensor};
@@ -29,7 +29,14 @@ pub fn to_tensor(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Tensor> {
 pub fn as_float32_array<'py>(value: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let py = value.py();
     let numpy = py.import("numpy")?;
-    let array = numpy.call_method1("asarray", (value,))?;
+    let array = numpy.call_method1("asarray", (value,)).map_err(|e| {
+        // Ragged nested lists: name the op instead of NumPy's bare message.
+        if e.is_instance_of::<pyo3::exceptions::PyValueError>(py) {
+            ShapeError::new_err(format!("{what}: expected a rectangular array-like, got {}", e.value(py)))
+        } else {
+            e
+        }
+    })?;
     let kind: String = array.getattr("dtype")?.getattr("kind")?.extract()?;
     if !matches!(kind.as_str(), "b" | "i" | "u" | "f") {
         let dtype = array.getattr("dtype")?.str()?.to_string();

@@ -3,6 +3,7 @@
 
 mod convert;
 mod error;
+mod model;
 mod ops;
 mod tensor;
 
@@ -14,6 +15,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     error::register(m)?;
     tensor::register(m)?;
     ops::register(m)?;
+    model::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

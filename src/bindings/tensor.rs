@@ -7,9 +7,9 @@ use crate::ops::{self, SliceSpec};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
 use numpy::PyArrayDyn;
-use pyo3::exceptions::{PyIndexError, PyTypeError};
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyEllipsis, PyInt, PySlice, PySliceMethods, PyTuple};
+use pyo3::types::{PyBool, PyEllipsis, PyInt, PySlice, PySliceMethods, PyTuple};
 
 /// A float32 n-dimensional array that records operations for automatic differentiation.
 ///
@@ -62,6 +62,14 @@ pub(crate) fn reduce_axes(axis: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Ve
     axes_arg(axis)
 }
 
+/// An integer index: a Python int or anything with `__index__` (NumPy integers), but not a bool.
+fn as_index(item: &Bound<'_, PyAny>) -> Option<isize> {
+    if item.is_instance_of::<PyBool>() || !(item.is_instance_of::<PyInt>() || item.hasattr("__index__").unwrap_or(false)) {
+        return None;
+    }
+    item.extract::<isize>().ok()
+}
+
 /// Parse a basic index (ints, slices, Ellipsis) against `shape`.
 fn parse_index(key: &Bound<'_, PyAny>, shape: &[usize]) -> PyResult<Vec<SliceSpec>> {
     let items: Vec<Bound<'_, PyAny>> = match key.cast::<PyTuple>() {
@@ -74,7 +82,7 @@ fn parse_index(key: &Bound<'_, PyAny>, shape: &[usize]) -> PyResult<Vec<SliceSpe
     }
     let explicit = items.len() - ellipses;
     if explicit > shape.len() {
-        return Err(PyIndexError::new_err(format!("getitem: too many indices for shape {}: got {}", fmt_shape(shape), explicit)));
+        return Err(PyIndexError::new_err(format!("getitem: expected at most {} indices for shape {}, got {explicit}", shape.len(), fmt_shape(shape))));
     }
     let mut specs = Vec::new();
     let mut axis = 0;
@@ -85,15 +93,17 @@ fn parse_index(key: &Bound<'_, PyAny>, shape: &[usize]) -> PyResult<Vec<SliceSpe
                 axis += 1;
             }
         } else if let Ok(s) = item.cast::<PySlice>() {
+            if s.getattr("step")?.extract::<Option<isize>>().ok().flatten() == Some(0) {
+                return Err(PyValueError::new_err(format!("getitem: expected a non-zero slice step, got step=0 for axis {axis} of shape {}", fmt_shape(shape))));
+            }
             let idx = s.indices(shape[axis] as isize)?;
             specs.push(SliceSpec::Range { start: idx.start, step: idx.step, len: idx.slicelength });
             axis += 1;
-        } else if item.is_instance_of::<PyInt>() {
-            let i: isize = item.extract()?;
+        } else if let Some(i) = as_index(item) {
             let dim = shape[axis] as isize;
             let resolved = if i < 0 { i + dim } else { i };
             if resolved < 0 || resolved >= dim {
-                return Err(PyIndexError::new_err(format!("getitem: index {i} is out of bounds for axis {axis} with size {dim}")));
+                return Err(PyIndexError::new_err(format!("getitem: expected an index in [-{dim}, {dim}) for axis {axis} of shape {}, got {i}", fmt_shape(shape))));
             }
             specs.push(SliceSpec::Index(resolved as usize));
             axis += 1;
@@ -109,6 +119,12 @@ fn parse_index(key: &Bound<'_, PyAny>, shape: &[usize]) -> PyResult<Vec<SliceSpe
 
 #[pymethods]
 impl PyTensor {
+    /// Above NumPy's, so `array + tensor` calls `Tensor.__radd__` (a tensor, with gradients)
+    /// instead of NumPy converting the tensor to an array.
+    #[classattr]
+    #[allow(non_upper_case_globals)]
+    const __array_priority__: f64 = 1000.0;
+
     #[new]
     #[pyo3(signature = (data, requires_grad = false))]
     fn new(data: &Bound<'_, PyAny>, requires_grad: bool) -> PyResult<Self> {
@@ -279,7 +295,8 @@ impl PyTensor {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let values = tensor_to_numpy(py, &self.inner)?.repr()?.to_string();
         let inner = values.strip_prefix("array(").unwrap_or(&values);
-        let body = inner.strip_suffix(", dtype=float32)").or_else(|| inner.strip_suffix(')')).unwrap_or(inner);
+        // NumPy puts the dtype on its own line for long arrays (",\n      dtype=float32)").
+        let body = inner.strip_suffix("dtype=float32)").map(|b| b.trim_end().trim_end_matches(',')).or_else(|| inner.strip_suffix(')')).unwrap_or(inner);
         let grad = if self.inner.requires_grad() { ", requires_grad=True" } else { "" };
         Ok(format!("Tensor({body}{grad})"))
     }

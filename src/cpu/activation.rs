@@ -15,6 +15,9 @@ pub enum Activation {
     Softplus,
     Silu,
     HardSigmoid,
+    /// Keras `ReLU(max_value, negative_slope, threshold)`: `max_value` above it, `x` from
+    /// `threshold` up, `negative_slope * (x - threshold)` below.
+    ReluGeneral { max_value: f32, negative_slope: f32, threshold: f32 },
 }
 
 const SELU_ALPHA: f32 = 1.673_263_2;
@@ -53,6 +56,7 @@ impl Activation {
             Activation::Softplus => "softplus",
             Activation::Silu => "silu",
             Activation::HardSigmoid => "hard_sigmoid",
+            Activation::ReluGeneral { .. } => "relu",
         }
     }
 
@@ -60,7 +64,14 @@ impl Activation {
     pub fn forward(&self, x: f32) -> f32 {
         match *self {
             Activation::Linear => x,
-            Activation::Relu => x.max(0.0),
+            // Not `x.max(0.0)`: that turns NaN into 0 and hides a diverged model.
+            Activation::Relu => {
+                if x < 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
             Activation::Sigmoid => sigmoid(x),
             Activation::Tanh => x.tanh(),
             Activation::LeakyRelu { negative_slope } => {
@@ -93,6 +104,15 @@ impl Activation {
             Activation::Softplus => softplus(x),
             Activation::Silu => x * sigmoid(x),
             Activation::HardSigmoid => ((x + 3.0).clamp(0.0, 6.0)) / 6.0,
+            Activation::ReluGeneral { max_value, negative_slope, threshold } => {
+                if x >= max_value {
+                    max_value
+                } else if x >= threshold {
+                    x
+                } else {
+                    negative_slope * (x - threshold)
+                }
+            }
         }
     }
 
@@ -153,6 +173,15 @@ impl Activation {
                     1.0 / 6.0
                 } else {
                     0.0
+                }
+            }
+            Activation::ReluGeneral { max_value, negative_slope, threshold } => {
+                if x >= max_value {
+                    0.0
+                } else if x >= threshold {
+                    1.0
+                } else {
+                    negative_slope
                 }
             }
         }

@@ -79,6 +79,9 @@ pub fn sum_to_shape(grad: &[f32], from: &[usize], to: &[usize]) -> Vec<f32> {
     if from == to {
         return grad.to_vec();
     }
+    if n_to == 0 {
+        return Vec::new();
+    }
     if n_to == 1 {
         return vec![super::reduce::sum_all(grad)];
     }
@@ -123,5 +126,6 @@ mod tests {
         assert_eq!(sum_to_shape(&g, &[2, 3], &[3]), vec![5.0, 7.0, 9.0]);
         assert_eq!(sum_to_shape(&g, &[2, 3], &[2, 1]), vec![6.0, 15.0]);
         assert_eq!(sum_to_shape(&g, &[2, 3], &[]), vec![21.0]);
+        assert_eq!(sum_to_shape(&[], &[2, 0], &[0]), Vec::<f32>::new());
     }
 }

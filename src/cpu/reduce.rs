@@ -35,6 +35,10 @@ fn sum_serial(x: &[f32]) -> f32 {
 
 /// Sum over the middle axis of `[outer, len, inner]` data -> `[outer, inner]`.
 pub fn sum_axis(x: &[f32], outer: usize, len: usize, inner: usize) -> Vec<f32> {
+    // Empty input or output: `chunks(0)` would panic below.
+    if outer * inner == 0 || len == 0 {
+        return vec![0.0f32; outer * inner];
+    }
     if inner == 1 {
         let mut out = vec![0.0f32; outer];
         let body = |(o, row): (&mut f32, &[f32])| *o = sum_serial(row);
@@ -105,6 +109,8 @@ mod tests {
         let x: Vec<f32> = (0..6).map(|v| v as f32).collect(); // [[0,1,2],[3,4,5]]
         assert_eq!(sum_axis(&x, 1, 2, 3), vec![3.0, 5.0, 7.0]);
         assert_eq!(sum_axis(&x, 2, 3, 1), vec![3.0, 12.0]);
+        assert_eq!(sum_axis(&[], 1, 0, 3), vec![0.0; 3]);
+        assert_eq!(sum_axis(&[], 2, 3, 0), Vec::<f32>::new());
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
     let mut out_shape = x.shape().to_vec();
     *out_shape.last_mut().expect("x has an axis") = n_out;
     let has_bias = bias.is_some();
+    // Gradients only for inputs that need them: the first layer's dx is a whole GEMM of waste.
+    let (x_needs, kernel_needs) = (x.requires_grad(), kernel.requires_grad());
     Ok(record("dense", y, &out_shape, &inputs, move |out| {
         let (xm, kernel) = (xm.detach(), kernel.detach());
         move |g: &Tensor| {
@@ -102,12 +104,22 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
             let (Storage::Cpu(bx), Storage::Cpu(bk)) = (&*sx, &*sk);
             let dzm = MatRef::row_major(&dz, n_out);
             // dW = x^T dz: x read transposed through its strides.
-            let mut dw = vec![0.0f32; n_in * n_out];
-            gemm(n_in, n_out, rows, mat(&xm, bx.as_slice(), n_in).t(), dzm, &mut dw, false);
+            let dw = if kernel_needs {
+                let mut dw = vec![0.0f32; n_in * n_out];
+                gemm(n_in, n_out, rows, mat(&xm, bx.as_slice(), n_in).t(), dzm, &mut dw, false);
+                Some(Tensor::from_vec(dw, kernel.shape())?)
+            } else {
+                None
+            };
             // dx = dz W^T.
-            let mut dx = vec![0.0f32; rows * n_in];
-            gemm(rows, n_in, n_out, dzm, mat(&kernel, bk.as_slice(), n_out).t(), &mut dx, false);
-            let mut grads = vec![Some(Tensor::from_vec(dx, xm.shape())?), Some(Tensor::from_vec(dw, kernel.shape())?)];
+            let dx = if x_needs {
+                let mut dx = vec![0.0f32; rows * n_in];
+                gemm(rows, n_in, n_out, dzm, mat(&kernel, bk.as_slice(), n_out).t(), &mut dx, false);
+                Some(Tensor::from_vec(dx, xm.shape())?)
+            } else {
+                None
+            };
+            let mut grads = vec![dx, dw];
             if has_bias {
                 grads.push(Some(Tensor::from_vec(cpu::reduce::sum_axis(&dz, 1, rows, n_out), &[n_out])?));
             }

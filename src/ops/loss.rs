@@ -21,7 +21,7 @@ fn check_same(op: &str, y_true: &Tensor, y_pred: &Tensor) -> Result<(usize, usiz
         return Err(Error::shape(op, "y_pred with at least one axis", "()"));
     }
     let width = y_pred.shape()[y_pred.ndim() - 1];
-    Ok((if width == 0 { 0 } else { y_pred.numel() / width }, width))
+    Ok((per_sample_shape(y_pred).iter().product(), width))
 }
 
 fn per_sample_shape(y_pred: &Tensor) -> Vec<usize> {
@@ -39,7 +39,8 @@ fn elementwise_loss(
     let (rows, width) = check_same(op, y_true, y_pred)?;
     let (tv, pv) = (y_true.cpu_values(), y_pred.cpu_values());
     let (t, p) = (tv.as_slice(), pv.as_slice());
-    let inv = 1.0 / width.max(1) as f32;
+    // An empty last axis gives NaN, as NumPy's and Keras's mean over it.
+    let inv = 1.0 / width as f32;
     let losses: Vec<f32> = (0..rows).map(|r| (r * width..(r + 1) * width).map(|i| f(t[i], p[i]).0).sum::<f32>() * inv).collect();
     Ok(record(op, losses, &per_sample_shape(y_pred), &[y_true, y_pred], |_| {
         let (y_true, y_pred) = (y_true.detach(), y_pred.detach());
@@ -205,7 +206,7 @@ pub fn sparse_categorical_crossentropy(labels: &[i64], y_pred: &Tensor, from_log
         return Err(Error::shape(op, "y_pred with a class axis", "()"));
     }
     let width = y_pred.shape()[y_pred.ndim() - 1];
-    let rows = if width == 0 { 0 } else { y_pred.numel() / width };
+    let rows: usize = per_sample_shape(y_pred).iter().product();
     if labels.len() != rows {
         return Err(Error::shape(op, format!("{rows} labels for y_pred {}", fmt_shape(y_pred.shape())), format!("{} labels", labels.len())));
     }

@@ -28,7 +28,7 @@ fn resolve_shape(x: &Tensor, shape: &[isize]) -> Result<Vec<usize>> {
     if unknown > 1 || shape.iter().any(|&d| d < -1) {
         return Err(bad());
     }
-    let known: usize = shape.iter().filter(|&&d| d != -1).map(|&d| d as usize).product();
+    let known = shape.iter().filter(|&&d| d != -1).try_fold(1usize, |acc, &d| acc.checked_mul(d as usize)).ok_or_else(bad)?;
     let resolved: Vec<usize> = if unknown == 1 {
         if known == 0 || x.numel() % known != 0 {
             return Err(bad());
@@ -84,7 +84,7 @@ pub fn permute(x: &Tensor, axes: &[usize]) -> Result<Tensor> {
     let mut seen = vec![false; n];
     let valid = axes.len() == n && axes.iter().all(|&a| a < n && !std::mem::replace(&mut seen[a], true));
     if !valid {
-        return Err(Error::value("transpose", format!("a permutation of {n} axes"), format!("{axes:?}")));
+        return Err(Error::value("transpose", format!("a permutation of {n} axes"), format!("{axes:?} for shape {}", fmt_shape(x.shape()))));
     }
     if axes.iter().enumerate().all(|(i, &a)| i == a) {
         return Ok(x.clone());

@@ -35,6 +35,9 @@ pub(crate) struct TensorInner {
     node: Mutex<Option<Arc<Node>>>,
     /// Name of the op that made it (kept after the node is freed, for error messages).
     made_by: Option<&'static str>,
+    /// A graph node was recorded for it: it is not a leaf, even after `backward()` frees the node.
+    /// (An op result recorded without a node, e.g. under `no_grad`, is a leaf.)
+    recorded: AtomicBool,
     grad: Mutex<Option<Tensor>>,
 }
 
@@ -74,6 +77,7 @@ impl Tensor {
             requires_grad: AtomicBool::new(requires_grad),
             node: Mutex::new(node),
             made_by,
+            recorded: AtomicBool::new(requires_grad),
             grad: Mutex::new(None),
         }))
     }
@@ -138,6 +142,7 @@ impl Tensor {
             let node = Node { op, inputs: inputs.iter().map(|t| (*t).clone()).collect(), rule: Box::new(rule(out.detach())) };
             *out.0.node.lock() = Some(Arc::new(node));
             out.0.requires_grad.store(true, Ordering::Relaxed);
+            out.0.recorded.store(true, Ordering::Relaxed);
         }
         out
     }
@@ -207,7 +212,7 @@ impl Tensor {
             return Err(Error::value(
                 "requires_grad",
                 "a leaf tensor (use detach() to make one)",
-                format!("a tensor produced by {}", self.0.made_by.unwrap_or("an op")),
+                format!("a tensor of shape {} produced by {}", fmt_shape(self.shape()), self.0.made_by.unwrap_or("an op")),
             ));
         }
         self.0.requires_grad.store(flag, Ordering::Relaxed);
@@ -215,7 +220,7 @@ impl Tensor {
     }
 
     pub fn is_leaf(&self) -> bool {
-        self.0.made_by.is_none() || !self.requires_grad()
+        !self.0.recorded.load(Ordering::Relaxed)
     }
 
     pub fn made_by(&self) -> Option<&'static str> {
@@ -228,6 +233,16 @@ impl Tensor {
             guard.take()
         } else {
             guard.clone()
+        }
+    }
+
+    /// Take the node out when this is the last handle to the tensor (so nothing else can reach
+    /// the node through it); `Node`'s drop uses it to free long graphs without recursion.
+    pub(crate) fn take_node_if_last_handle(&self) -> Option<Arc<Node>> {
+        if Arc::strong_count(&self.0) == 1 {
+            self.0.node.lock().take()
+        } else {
+            None
         }
     }
 

@@ -1,0 +1,5 @@
+"""Bundled datasets."""
+
+from ferronet.datasets import digits
+
+__all__ = ["digits"]

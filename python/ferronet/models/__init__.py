@@ -1,0 +1,5 @@
+"""Models: `Sequential`."""
+
+from ferronet.models.sequential import Sequential
+
+__all__ = ["Sequential"]

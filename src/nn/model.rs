@@ -1,0 +1,226 @@
+//! The Sequential model and its loops: a training epoch, evaluation and prediction, batch by
+//! batch, entirely in Rust. The caller passes a `Hook` that hears about finished batches and may
+//! stop the loop (callbacks, progress bar, Ctrl-C).
+
+use super::layers::{ForwardContext, Layer};
+use super::loss::LossKind;
+use super::metrics::{MeanTracker, Metric};
+use super::optimizer::Optimizer;
+use super::rng::Rng;
+use crate::autograd::{self, NoGradGuard};
+use crate::error::{Error, Result};
+use crate::tensor::shape::fmt_shape;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+pub struct Sequential {
+    pub layers: Vec<Arc<dyn Layer>>,
+}
+
+impl Sequential {
+    pub fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
+        let mut h = x.clone();
+        for layer in &self.layers {
+            h = layer.forward(&h, ctx)?;
+        }
+        Ok(h)
+    }
+
+    pub fn trainable_weights(&self) -> Vec<Tensor> {
+        self.layers.iter().flat_map(|l| l.trainable_weights()).collect()
+    }
+}
+
+/// Loss, metrics and optimizer, as `compile` set them.
+pub struct Compiled {
+    pub loss: LossKind,
+    pub metrics: Vec<Metric>,
+    pub optimizer: Arc<parking_lot::Mutex<Optimizer>>,
+}
+
+/// Row-major samples: `x` is `n` rows of `x_row` shape, `y` likewise, `weights` one per sample.
+pub struct Dataset<'a> {
+    pub x: &'a [f32],
+    pub x_row: Vec<usize>,
+    pub y: &'a [f32],
+    pub y_row: Vec<usize>,
+    pub weights: Option<&'a [f32]>,
+    pub n: usize,
+}
+
+fn gather(src: &[f32], row: usize, indices: &[usize]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(row * indices.len());
+    for &i in indices {
+        out.extend_from_slice(&src[i * row..(i + 1) * row]);
+    }
+    out
+}
+
+fn with_batch(rows: usize, row_shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![rows];
+    s.extend_from_slice(row_shape);
+    s
+}
+
+impl<'a> Dataset<'a> {
+    /// Check sizes once, before any batch runs.
+    pub fn new(x: &'a [f32], x_shape: &[usize], y: &'a [f32], y_shape: &[usize], weights: Option<&'a [f32]>) -> Result<Self> {
+        let n = *x_shape.first().ok_or_else(|| Error::shape("fit", "x with a batch axis", "a scalar"))?;
+        if y_shape.first() != Some(&n) {
+            return Err(Error::shape("fit", format!("y with {n} samples like x {}", fmt_shape(x_shape)), format!("y {}", fmt_shape(y_shape))));
+        }
+        if let Some(w) = weights {
+            if w.len() != n {
+                return Err(Error::shape("fit", format!("sample_weight with {n} values"), format!("{}", w.len())));
+            }
+        }
+        Ok(Dataset { x, x_row: x_shape[1..].to_vec(), y, y_row: y_shape[1..].to_vec(), weights, n })
+    }
+
+    fn batch(&self, indices: &[usize]) -> Result<(Tensor, Tensor, Option<Tensor>)> {
+        let xr: usize = self.x_row.iter().product();
+        let yr: usize = self.y_row.iter().product();
+        let x = Tensor::from_vec(gather(self.x, xr, indices), &with_batch(indices.len(), &self.x_row))?;
+        let y = Tensor::from_vec(gather(self.y, yr, indices), &with_batch(indices.len(), &self.y_row))?;
+        let w = match self.weights {
+            Some(w) => Some(Tensor::from_vec(indices.iter().map(|&i| w[i]).collect(), &[indices.len()])?),
+            None => None,
+        };
+        Ok((x, y, w))
+    }
+}
+
+/// Log values by key, sorted as Keras's `pythonify_logs` sorts them.
+pub type Logs = Vec<(String, f64)>;
+
+/// Hears about each finished batch (`step`, running logs); returns true to stop the loop.
+pub trait Hook {
+    fn batch_end(&mut self, step: usize, logs: &Logs, last: bool) -> Result<bool>;
+}
+
+fn logs_of(loss: &MeanTracker, metrics: &[Metric]) -> Logs {
+    let mut logs: Logs = vec![("loss".to_string(), loss.result())];
+    logs.extend(metrics.iter().map(|m| (m.name.clone(), m.result())));
+    logs.sort_by(|a, b| a.0.cmp(&b.0));
+    logs
+}
+
+impl Compiled {
+    pub fn reset_metrics(&mut self) {
+        self.metrics.iter_mut().for_each(|m| m.reset());
+    }
+
+    fn update_metrics(&mut self, y: &Tensor, y_pred: &Tensor) -> Result<()> {
+        if self.metrics.is_empty() {
+            return Ok(());
+        }
+        let width = *y_pred.shape().last().unwrap_or(&1);
+        let (yv, pv) = (y.cpu_values(), y_pred.cpu_values());
+        for m in &mut self.metrics {
+            m.update(yv.as_slice(), pv.as_slice(), width)?;
+        }
+        Ok(())
+    }
+
+    /// One optimizer step on a batch; returns the batch loss.
+    pub fn train_step(&mut self, model: &Sequential, x: &Tensor, y: &Tensor, w: Option<&Tensor>, rng: &mut Rng) -> Result<f32> {
+        let weights = model.trainable_weights();
+        let previous = autograd::set_grad_enabled(true);
+        let result = (|| {
+            let y_pred = model.forward(x, &mut ForwardContext { training: true, rng })?;
+            let loss = self.loss.reduce(y, &y_pred, w)?;
+            let value = loss.item()?;
+            if loss.requires_grad() {
+                autograd::backward(&loss, None, false)?;
+            }
+            let pairs: Vec<(Tensor, Tensor)> = weights.iter().filter_map(|w| w.take_grad().map(|g| (w.clone(), g))).collect();
+            self.optimizer.lock().apply(&pairs)?;
+            let _no_grad = NoGradGuard::new();
+            self.update_metrics(y, &y_pred.detach())?;
+            Ok(value)
+        })();
+        autograd::set_grad_enabled(previous);
+        result
+    }
+
+    /// Loss on a batch without updating anything.
+    pub fn test_step(&mut self, model: &Sequential, x: &Tensor, y: &Tensor, w: Option<&Tensor>, rng: &mut Rng) -> Result<f32> {
+        let _no_grad = NoGradGuard::new();
+        let y_pred = model.forward(x, &mut ForwardContext { training: false, rng })?;
+        let value = self.loss.reduce(y, &y_pred, w)?.item()?;
+        self.update_metrics(y, &y_pred)?;
+        Ok(value)
+    }
+
+    /// One training epoch over `data` in batches of `batch_size` (the last one may be smaller).
+    pub fn fit_epoch(&mut self, model: &Sequential, data: &Dataset<'_>, batch_size: usize, shuffle: bool, rng: &mut Rng, hook: &mut dyn Hook) -> Result<Logs> {
+        self.reset_metrics();
+        let mut order: Vec<usize> = (0..data.n).collect();
+        if shuffle {
+            rng.shuffle(&mut order);
+        }
+        let mut loss = MeanTracker::default();
+        let steps = data.n.div_ceil(batch_size.max(1));
+        for (step, indices) in order.chunks(batch_size.max(1)).enumerate() {
+            let (x, y, w) = data.batch(indices)?;
+            let value = self.train_step(model, &x, &y, w.as_ref(), rng)?;
+            loss.update(value as f64, indices.len() as f64);
+            if hook.batch_end(step, &logs_of(&loss, &self.metrics), step + 1 == steps)? {
+                break;
+            }
+        }
+        Ok(logs_of(&loss, &self.metrics))
+    }
+
+    /// Loss and metrics over `data`, in inference mode.
+    pub fn evaluate(&mut self, model: &Sequential, data: &Dataset<'_>, batch_size: usize, rng: &mut Rng, hook: &mut dyn Hook) -> Result<Logs> {
+        self.reset_metrics();
+        let order: Vec<usize> = (0..data.n).collect();
+        let mut loss = MeanTracker::default();
+        let steps = data.n.div_ceil(batch_size.max(1));
+        for (step, indices) in order.chunks(batch_size.max(1)).enumerate() {
+            let (x, y, w) = data.batch(indices)?;
+            let value = self.test_step(model, &x, &y, w.as_ref(), rng)?;
+            loss.update(value as f64, indices.len() as f64);
+            if hook.batch_end(step, &logs_of(&loss, &self.metrics), step + 1 == steps)? {
+                break;
+            }
+        }
+        Ok(logs_of(&loss, &self.metrics))
+    }
+
+    /// Logs of a single batch step (train or test), metrics reset first, as `*_on_batch` reports.
+    pub fn single_batch(&mut self, model: &Sequential, data: &Dataset<'_>, train: bool, rng: &mut Rng) -> Result<Logs> {
+        self.reset_metrics();
+        let indices: Vec<usize> = (0..data.n).collect();
+        let (x, y, w) = data.batch(&indices)?;
+        let value = if train { self.train_step(model, &x, &y, w.as_ref(), rng)? } else { self.test_step(model, &x, &y, w.as_ref(), rng)? };
+        let mut loss = MeanTracker::default();
+        loss.update(value as f64, 1.0);
+        Ok(logs_of(&loss, &self.metrics))
+    }
+}
+
+/// Predictions for `x` (n rows of `x_row`), in batches, inference mode. Returns values and shape.
+pub fn predict(model: &Sequential, x: &[f32], x_shape: &[usize], batch_size: usize, rng: &mut Rng, hook: &mut dyn Hook) -> Result<(Vec<f32>, Vec<usize>)> {
+    let _no_grad = NoGradGuard::new();
+    let n = *x_shape.first().ok_or_else(|| Error::shape("predict", "x with a batch axis", "a scalar"))?;
+    let row: usize = x_shape[1..].iter().product();
+    let mut out: Vec<f32> = Vec::new();
+    let mut out_row: Option<Vec<usize>> = None;
+    let steps = n.div_ceil(batch_size.max(1));
+    for step in 0..steps {
+        let start = step * batch_size;
+        let end = (start + batch_size).min(n);
+        let xb = Tensor::from_vec(x[start * row..end * row].to_vec(), &with_batch(end - start, &x_shape[1..]))?;
+        let y = model.forward(&xb, &mut ForwardContext { training: false, rng })?;
+        out_row.get_or_insert_with(|| y.shape()[1..].to_vec());
+        out.extend_from_slice(y.cpu_values().as_slice());
+        if hook.batch_end(step, &Vec::new(), step + 1 == steps)? {
+            break;
+        }
+    }
+    let row_shape = out_row.unwrap_or_default();
+    let rows = if row_shape.iter().product::<usize>() == 0 { 0 } else { out.len() / row_shape.iter().product::<usize>() };
+    Ok((out, with_batch(rows, &row_shape)))
+}
