@@ -1,6 +1,10 @@
 """The autograd tape: accumulation, reuse, no_grad, leaves, retain_graph, explicit gradients,
 resetting .grad, detach."""
 
+import subprocess
+import sys
+import threading
+
 import numpy as np
 import pytest
 from helpers import check_raises, sample
@@ -192,3 +196,51 @@ def test_long_chain_does_not_overflow_the_stack():
         y = y * 1.0001
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [1.0001**5000], rtol=1e-3)
+
+
+def test_dropping_a_long_unbackwarded_graph_does_not_crash():
+    # Freeing a 100k-op chain used to recurse once per op and overflow the stack (a segfault),
+    # so run it in a child process.
+    code = (
+        "import ferronet as fn\n"
+        "x = fn.tensor([1.0], requires_grad=True)\n"
+        "total = x\n"
+        "for _ in range(100_000):\n"
+        "    total = total + x\n"
+        "del total\n"
+        "print('freed')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "freed" in result.stdout, result.stderr[-2000:]
+
+
+def test_grad_does_not_alias_the_explicit_gradient_array():
+    x = leaf([1.0, 2.0])
+    seed = np.array([1.0, 1.0], np.float32)
+    (x + 0.0).backward(seed)  # the gradient reaches x unchanged
+    seed[:] = 99.0
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+    x.grad = None
+    x.backward(seed)  # a leaf root
+    seed[:] = -1.0
+    np.testing.assert_array_equal(x.grad.numpy(), [99.0, 99.0])
+
+
+def test_concurrent_backward_passes_accumulate_every_contribution():
+    # Ops release the GIL; the read-add-write of .grad must be atomic or threads lose updates.
+    w = leaf(sample((32, 32), seed=1))
+    x = sample((128, 32), seed=2)
+    steps, threads = 200, 4
+
+    def work():
+        for _ in range(steps):
+            fn.ops.dense(x, w, activation="tanh").sum().backward()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    single = leaf(w.numpy())
+    fn.ops.dense(x, single, activation="tanh").sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), steps * threads * single.grad.numpy(), rtol=1e-3, atol=1e-3)

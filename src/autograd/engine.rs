@@ -31,7 +31,9 @@ pub fn backward(root: &Tensor, grad_output: Option<Tensor>, retain_graph: bool) 
                     fmt_shape(g.shape()),
                 ));
             }
-            g
+            // A copy: the seed can flow unchanged into a leaf's .grad (through add, reshape, ...),
+            // and it may borrow the caller's NumPy array, which they are free to mutate later.
+            Tensor::from_vec(g.to_vec(), g.shape())?
         }
         None if root.numel() == 1 => Tensor::full(root.shape(), 1.0),
         None => return Err(Error::NonScalarBackward { shape: fmt_shape(root.shape()) }),
@@ -63,12 +65,10 @@ pub fn backward(root: &Tensor, grad_output: Option<Tensor>, retain_graph: bool) 
 }
 
 fn accumulate_leaf(leaf: &Tensor, grad: Tensor) -> Result<()> {
-    let total = match leaf.grad() {
-        Some(prev) => ops::add(&prev, &grad)?,
-        None => grad,
-    };
-    leaf.set_grad(Some(total));
-    Ok(())
+    leaf.update_grad(|prev| match prev {
+        Some(prev) => ops::add(prev, &grad),
+        None => Ok(grad),
+    })
 }
 
 type Visit = (Tensor, Option<Arc<Node>>);

@@ -29,28 +29,37 @@ pub fn to_tensor(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Tensor> {
 pub fn as_float32_array<'py>(value: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     let py = value.py();
     let numpy = py.import("numpy")?;
-    let array = numpy.call_method1("asarray", (value,)).map_err(|e| {
-        // Ragged nested lists: name the op instead of NumPy's bare message.
-        if e.is_instance_of::<pyo3::exceptions::PyValueError>(py) {
-            ShapeError::new_err(format!("{what}: expected a rectangular array-like, got {}", e.value(py)))
-        } else {
-            e
-        }
-    })?;
+    let array = asarray(&numpy, value, what)?;
     let kind: String = array.getattr("dtype")?.getattr("kind")?.extract()?;
     if !matches!(kind.as_str(), "b" | "i" | "u" | "f") {
         let dtype = array.getattr("dtype")?.str()?.to_string();
         return Err(DTypeError::new_err(format!("{what}: expected numeric data (bool, int or float), got dtype {dtype}")));
     }
     if let Ok(a) = array.cast::<PyArrayDyn<f32>>() {
-        if a.is_c_contiguous() {
+        // Aligned too: a float32 view at an odd byte offset (`np.frombuffer(..., offset=1)`) is
+        // C-contiguous but cannot be read as a `&[f32]`.
+        if a.is_c_contiguous() && a.is_aligned() {
             return Ok(a.clone());
         }
     }
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", numpy.getattr("float32")?)?;
-    let converted = numpy.call_method("ascontiguousarray", (array,), Some(&kwargs))?;
+    kwargs.set_item("requirements", "CA")?; // C-contiguous and aligned, copying when needed
+    let converted = numpy.call_method("require", (array,), Some(&kwargs))?;
     Ok(converted.cast_into::<PyArrayDyn<f32>>()?)
+}
+
+/// `numpy.asarray(value)`; ragged nested lists raise a `ShapeError` that names the op instead of
+/// NumPy's bare message.
+fn asarray<'py>(numpy: &Bound<'py, PyModule>, value: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyAny>> {
+    let py = value.py();
+    numpy.call_method1("asarray", (value,)).map_err(|e| {
+        if e.is_instance_of::<pyo3::exceptions::PyValueError>(py) {
+            ShapeError::new_err(format!("{what}: expected a rectangular array-like, got {}", e.value(py)))
+        } else {
+            e
+        }
+    })
 }
 
 /// Wrap a C-contiguous float32 array without copying its data.
@@ -76,7 +85,7 @@ pub fn tensor_to_numpy<'py>(py: Python<'py>, tensor: &Tensor) -> PyResult<Bound<
 pub fn to_labels(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<i64>> {
     let py = value.py();
     let numpy = py.import("numpy")?;
-    let array = numpy.call_method1("asarray", (value,))?;
+    let array = asarray(&numpy, value, what)?;
     let kind: String = array.getattr("dtype")?.getattr("kind")?.extract()?;
     match kind.as_str() {
         "i" | "u" | "b" => {

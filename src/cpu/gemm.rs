@@ -44,9 +44,13 @@ impl<'a> MatRef<'a> {
 
 /// Below this many multiply-adds a GEMM runs on the calling thread: a rayon fork-join costs a
 /// few microseconds, more than the work.
-pub const PARALLEL_MIN_FMAS: usize = 96 * 96 * 96;
+pub const PARALLEL_MIN_FMAS: usize = 64 * 64 * 64;
 
 /// `c = a @ b` (or `c += a @ b` when `accumulate`), `a` is m x k, `b` is k x n, `c` row-major m x n.
+///
+/// Large products are split across the rayon pool by output rows or columns (whichever is
+/// longer), each part a single-threaded `gemm` call: the crate's own threading leaves the
+/// skinny shapes of training (m = 128 rows, n = 256..512) on one core.
 pub fn gemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
     assert!(c.len() >= m * n, "gemm: output buffer too small");
     assert!(a.in_bounds(m, k) && b.in_bounds(k, n), "gemm: operand out of bounds");
@@ -60,36 +64,82 @@ pub fn gemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut 
         return;
     }
     let threads = rayon::current_num_threads();
-    let parallelism = if m * n * k >= PARALLEL_MIN_FMAS && threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: bounds of every operand were checked above; `c` is exclusively borrowed and does not
-    // alias `a` or `b` (they are shared borrows).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.data.as_ptr().add(a.offset),
-            a.col_stride,
-            a.row_stride,
-            b.data.as_ptr().add(b.offset),
-            b.col_stride,
-            b.row_stride,
-            1.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    if m * n * k < PARALLEL_MIN_FMAS || threads < 2 {
+        // SAFETY: `c` holds m x n values (checked above) and is exclusively borrowed.
+        unsafe { gemm_serial(m, n, k, a, b, c.as_mut_ptr(), n, accumulate) };
+        return;
     }
+    let shared = SharedOut(c.as_mut_ptr());
+    let out = &shared;
+    if n >= m {
+        let parts = split(n, threads, 16);
+        rayon::scope(|scope| {
+            for &(start, len) in &parts {
+                let bp = MatRef { offset: offset_by(b.offset, start, b.col_stride), ..b };
+                scope.spawn(move |_| {
+                    // SAFETY: parts cover disjoint column ranges of `c`.
+                    unsafe { gemm_serial(m, len, k, a, bp, out.0.add(start), n, accumulate) }
+                });
+            }
+        });
+    } else {
+        let parts = split(m, threads, 8);
+        rayon::scope(|scope| {
+            for &(start, len) in &parts {
+                let ap = MatRef { offset: offset_by(a.offset, start, a.row_stride), ..a };
+                scope.spawn(move |_| {
+                    // SAFETY: parts cover disjoint row ranges of `c`.
+                    unsafe { gemm_serial(len, n, k, ap, b, out.0.add(start * n), n, accumulate) }
+                });
+            }
+        });
+    }
+}
+
+/// The output pointer shared by the parallel parts (each writes its own disjoint block).
+struct SharedOut(*mut f32);
+// SAFETY: every part writes a disjoint region; the scope ends before `c`'s borrow does.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+fn offset_by(offset: usize, index: usize, stride: isize) -> usize {
+    (offset as isize + index as isize * stride) as usize
+}
+
+/// Split `len` into at most `parts` contiguous ranges, boundaries on multiples of `align`.
+fn split(len: usize, parts: usize, align: usize) -> Vec<(usize, usize)> {
+    let per = len.div_ceil(parts).div_ceil(align) * align;
+    (0..parts).map(|i| (i * per, per.min(len.saturating_sub(i * per)))).filter(|&(_, l)| l > 0).collect()
+}
+
+/// One single-threaded gemm call writing `m x n` values at `dst` with row stride `dst_row`.
+///
+/// # Safety
+/// `dst` must be valid for writes of the `m x n` block with row stride `dst_row`, and no other
+/// thread may touch that block during the call.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_serial(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, dst: *mut f32, dst_row: usize, accumulate: bool) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst,
+        1,
+        dst_row as isize,
+        accumulate,
+        a.data.as_ptr().add(a.offset),
+        a.col_stride,
+        a.row_stride,
+        b.data.as_ptr().add(b.offset),
+        b.col_stride,
+        b.row_stride,
+        1.0f32,
+        1.0f32,
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    );
 }
 
 #[cfg(test)]

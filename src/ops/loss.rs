@@ -211,7 +211,7 @@ pub fn sparse_categorical_crossentropy(labels: &[i64], y_pred: &Tensor, from_log
         return Err(Error::shape(op, format!("{rows} labels for y_pred {}", fmt_shape(y_pred.shape())), format!("{} labels", labels.len())));
     }
     if let Some(bad) = labels.iter().find(|&&l| l < 0 || l as usize >= width) {
-        return Err(Error::value(op, format!("labels in [0, {width})"), format!("label {bad}")));
+        return Err(Error::value(op, format!("labels in [0, {width}) for y_pred {}", fmt_shape(y_pred.shape())), format!("label {bad}")));
     }
     let mut t = vec![0.0f32; rows * width];
     for (r, &l) in labels.iter().enumerate() {

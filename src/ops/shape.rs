@@ -102,6 +102,9 @@ pub fn permute(x: &Tensor, axes: &[usize]) -> Result<Tensor> {
 pub fn transpose(x: &Tensor, axes: Option<&[isize]>) -> Result<Tensor> {
     let order: Vec<usize> = match axes {
         None => (0..x.ndim()).rev().collect(),
+        Some(list) if list.len() != x.ndim() => {
+            return Err(Error::value("transpose", format!("a permutation of {} axes", x.ndim()), format!("{list:?} for shape {}", fmt_shape(x.shape()))));
+        }
         Some(list) => list.iter().map(|&a| normalize_axis("transpose", a, x.ndim())).collect::<Result<_>>()?,
     };
     permute(x, &order)

@@ -250,6 +250,18 @@ impl Tensor {
         self.0.grad.lock().clone()
     }
 
+    /// Replace the gradient by `f(current)` while holding its lock, so backward passes running
+    /// on several threads accumulate into a shared parameter without losing contributions.
+    ///
+    /// # Errors
+    /// Whatever `f` returns; the gradient is then left unchanged.
+    pub fn update_grad(&self, f: impl FnOnce(Option<&Tensor>) -> Result<Tensor>) -> Result<()> {
+        let mut slot = self.0.grad.lock();
+        let new = f(slot.as_ref())?;
+        *slot = Some(new);
+        Ok(())
+    }
+
     pub fn set_grad(&self, grad: Option<Tensor>) {
         *self.0.grad.lock() = grad;
     }

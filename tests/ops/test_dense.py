@@ -38,7 +38,8 @@ def test_dense_strided_operands(activation):
     call = lambda x, k, b: fn.ops.dense(x, k, b, activation=activation)  # noqa: E731
     # Transposed kernel and input (views read through their strides).
     check_op([(6, 4), (4, 5), (5,)], ref, call, transposed=[0, 1], tol=BALANCED)
-    # A sliced input, 2-D and 3-D.
+    # Sliced inputs and kernels (negative strides too), 2-D and 3-D.
+    check_op([(6, 4), (4, 5), (5,)], lambda x, k, b: ref(x[::-1], k[::-1, ::-1], b), lambda x, k, b: call(x[::-1], k[::-1, ::-1], b), tol=BALANCED)
     check_op([(8, 4), (4, 5), (5,)], lambda x, k, b: ref(x[1::2], k, b), lambda x, k, b: call(x[1::2], k, b), tol=BALANCED)
     check_op([(3, 6, 4), (4, 5), (5,)], lambda x, k, b: ref(x[:, ::-1], k, b), lambda x, k, b: call(x[:, ::-1], k, b), tol=BALANCED)
     check_op([(3, 4, 6), (6, 5), (5,)], lambda x, k, b: ref(x[1:], k, b), lambda x, k, b: call(x[1:], k, b), tol=BALANCED)
