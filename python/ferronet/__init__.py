@@ -19,6 +19,8 @@ from ferronet import (
     models,
     ops,
     optimizers,
+    plot,
+    regularizers,
     utils,
 )
 from ferronet._core import Tensor, __version__
@@ -28,8 +30,8 @@ from ferronet.models import Sequential
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "Sequential", "Input", "activations", "callbacks",
-    "datasets", "errors", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers",
-    "utils", "__version__",
+    "datasets", "errors", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers",
+    "plot", "utils", "__version__",
 ]
 
 

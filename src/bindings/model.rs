@@ -6,12 +6,15 @@ use super::convert::{as_float32_array, tensor_to_numpy, to_tensor};
 use super::tensor::{detached, PyTensor};
 use crate::cpu::activation::Activation;
 use crate::error::{Error, Result};
-use crate::nn::layers::{ActivationKind, ActivationLayer, Dense, ForwardContext, Layer};
+use crate::nn::layers::{ActivationKind, ActivationLayer, BatchNormalization, Dense, ForwardContext, Layer, LayerNormalization, Noise, NoiseKind, Reshape};
+use crate::nn::regularizer::Regularizer;
+use std::sync::atomic::AtomicBool;
 use crate::nn::loss::LossKind;
 use crate::nn::metrics::{Metric, MetricKind};
 use crate::nn::model::{self, Compiled, Dataset, Hook, Logs, Sequential};
 use crate::nn::optimizer::{Clip, Optimizer, Rule};
 use crate::nn::rng::Rng;
+use crate::nn::schedule::Schedule;
 use crate::ops::DenseActivation;
 use crate::tensor::Tensor;
 use numpy::{PyArray1, PyArrayMethods, PyUntypedArrayMethods};
@@ -31,6 +34,17 @@ fn get<'py, T: FromPyObjectOwned<'py>>(cfg: &Bound<'py, PyDict>, key: &str, defa
     match cfg.get_item(key)? {
         Some(v) if !v.is_none() => v.extract().map_err(Into::into),
         _ => Ok(default),
+    }
+}
+
+/// `{"l1": .., "l2": ..}` under `key` in `cfg`, or None.
+fn regularizer(cfg: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Regularizer>> {
+    match cfg.get_item(key)? {
+        Some(v) if !v.is_none() => {
+            let d = v.cast::<PyDict>()?;
+            Ok(Some(Regularizer { l1: get(d, "l1", 0.0)?, l2: get(d, "l2", 0.0)? }))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -78,7 +92,91 @@ impl PyLayer {
             Some(b) if !b.is_none() => Some(to_tensor(b, &name)?),
             _ => None,
         };
-        Ok(PyLayer { inner: Arc::new(Dense { name, kernel, bias, activation: act }) })
+        Ok(PyLayer {
+            inner: Arc::new(Dense {
+                name,
+                kernel,
+                bias,
+                activation: act,
+                kernel_regularizer: regularizer(config, "kernel_regularizer")?,
+                bias_regularizer: regularizer(config, "bias_regularizer")?,
+                activity_regularizer: regularizer(config, "activity_regularizer")?,
+            }),
+        })
+    }
+
+    /// Dropout, GaussianNoise or GaussianDropout (`kind`), active in training only.
+    #[staticmethod]
+    #[pyo3(signature = (name, kind, value, noise_shape = None, seed = None))]
+    fn noise(name: String, kind: &str, value: f32, noise_shape: Option<Vec<Option<usize>>>, seed: Option<u64>) -> PyResult<Self> {
+        let kind = match kind {
+            "dropout" => NoiseKind::Dropout { rate: value },
+            "gaussian_noise" => NoiseKind::GaussianNoise { stddev: value },
+            "gaussian_dropout" => NoiseKind::GaussianDropout { rate: value },
+            other => return Err(Error::value(&name, "dropout, gaussian_noise or gaussian_dropout", format!("'{other}'")).into()),
+        };
+        Ok(PyLayer { inner: Arc::new(Noise::new(name, kind, noise_shape, seed)) })
+    }
+
+    /// BatchNormalization over `axis` with its four weights (gamma/beta may be None).
+    #[staticmethod]
+    #[pyo3(signature = (name, axis, momentum, epsilon, gamma, beta, moving_mean, moving_variance, trainable, config))]
+    #[allow(clippy::too_many_arguments)]
+    fn batch_normalization(
+        name: String,
+        axis: isize,
+        momentum: f32,
+        epsilon: f32,
+        gamma: Option<PyRef<'_, PyTensor>>,
+        beta: Option<PyRef<'_, PyTensor>>,
+        moving_mean: PyRef<'_, PyTensor>,
+        moving_variance: PyRef<'_, PyTensor>,
+        trainable: bool,
+        config: &Bound<'_, PyDict>,
+    ) -> PyResult<Self> {
+        Ok(PyLayer {
+            inner: Arc::new(BatchNormalization {
+                name,
+                axis,
+                momentum,
+                epsilon,
+                gamma: gamma.map(|g| g.inner.clone()),
+                beta: beta.map(|b| b.inner.clone()),
+                moving_mean: moving_mean.inner.clone(),
+                moving_variance: moving_variance.inner.clone(),
+                gamma_regularizer: regularizer(config, "gamma_regularizer")?,
+                beta_regularizer: regularizer(config, "beta_regularizer")?,
+                trainable: AtomicBool::new(trainable),
+            }),
+        })
+    }
+
+    /// LayerNormalization over the last axis.
+    #[staticmethod]
+    #[pyo3(signature = (name, epsilon, gamma, beta, config))]
+    fn layer_normalization(name: String, epsilon: f32, gamma: Option<PyRef<'_, PyTensor>>, beta: Option<PyRef<'_, PyTensor>>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        Ok(PyLayer {
+            inner: Arc::new(LayerNormalization {
+                name,
+                epsilon,
+                gamma: gamma.map(|g| g.inner.clone()),
+                beta: beta.map(|b| b.inner.clone()),
+                gamma_regularizer: regularizer(config, "gamma_regularizer")?,
+                beta_regularizer: regularizer(config, "beta_regularizer")?,
+            }),
+        })
+    }
+
+    /// Reshape each sample to `target` (Flatten: `[-1]`).
+    #[staticmethod]
+    #[pyo3(signature = (name, target, channels_first = false))]
+    fn reshape(name: String, target: Vec<isize>, channels_first: bool) -> Self {
+        PyLayer { inner: Arc::new(Reshape { name, target, channels_first }) }
+    }
+
+    /// Tell the engine layer whether it is frozen (BatchNormalization then runs in inference mode).
+    fn set_trainable(&self, trainable: bool) {
+        self.inner.set_trainable(trainable);
     }
 
     /// An activation layer (`Activation`, `ReLU`, `LeakyReLU`, `ELU`, `Softmax`).
@@ -96,7 +194,7 @@ impl PyLayer {
     fn __call__(&self, py: Python<'_>, x: &Bound<'_, PyAny>, training: bool, seed: u64) -> PyResult<PyTensor> {
         let x = to_tensor(x, self.inner.name())?;
         let layer = self.inner.clone();
-        Ok(PyTensor::wrap(detached(py, move || layer.forward(&x, &mut ForwardContext { training, rng: &mut Rng::new(seed) }))?))
+        Ok(PyTensor::wrap(detached(py, move || layer.forward(&x, &mut ForwardContext::new(training, &mut Rng::new(seed))))?))
     }
 }
 
@@ -109,7 +207,8 @@ pub struct PyOptimizer {
 #[pymethods]
 impl PyOptimizer {
     #[new]
-    #[pyo3(signature = (rule, learning_rate, config, weight_decay = None, clipnorm = None, clipvalue = None, global_clipnorm = None))]
+    #[pyo3(signature = (rule, learning_rate, config, weight_decay = None, clipnorm = None, clipvalue = None, global_clipnorm = None, schedule = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         rule: &str,
         learning_rate: f32,
@@ -118,6 +217,7 @@ impl PyOptimizer {
         clipnorm: Option<f32>,
         clipvalue: Option<f32>,
         global_clipnorm: Option<f32>,
+        schedule: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let rule = match rule {
             "sgd" => Rule::Sgd { momentum: get(config, "momentum", 0.0)?, nesterov: get(config, "nesterov", false)? },
@@ -143,17 +243,30 @@ impl PyOptimizer {
             (None, None, Some(c)) => Clip::GlobalNorm(c),
             _ => return Err(Error::value("optimizer", "only one of clipnorm, clipvalue and global_clipnorm", "several").into()),
         };
-        Ok(PyOptimizer { inner: Arc::new(Mutex::new(Optimizer::new(rule, learning_rate, weight_decay.unwrap_or(0.0), clip))) })
+        let mut optimizer = Optimizer::new(rule, learning_rate, weight_decay.unwrap_or(0.0), clip);
+        optimizer.schedule = match schedule {
+            Some(spec) if !spec.is_none() => Some(schedule_from(spec)?),
+            _ => None,
+        };
+        Ok(PyOptimizer { inner: Arc::new(Mutex::new(optimizer)) })
     }
 
+    /// The rate the next step uses (the schedule's value at `iterations` when there is one).
     #[getter]
     fn learning_rate(&self) -> f32 {
-        self.inner.lock().learning_rate
+        let opt = self.inner.lock();
+        match &opt.schedule {
+            Some(s) => s.at(opt.iterations),
+            None => opt.learning_rate,
+        }
     }
 
+    /// Set a constant rate (this replaces a schedule, as assigning a float does in Keras).
     #[setter]
     fn set_learning_rate(&self, value: f32) {
-        self.inner.lock().learning_rate = value;
+        let mut opt = self.inner.lock();
+        opt.schedule = None;
+        opt.learning_rate = value;
     }
 
     #[getter]
@@ -183,6 +296,43 @@ impl PyOptimizer {
         let inner = self.inner.clone();
         detached(py, move || inner.lock().apply(&pairs))
     }
+}
+
+/// A learning-rate schedule from its Python `_engine_spec()` dict.
+fn schedule_from(spec: &Bound<'_, PyDict>) -> PyResult<Schedule> {
+    let kind: String = get(spec, "kind", String::new())?;
+    let initial: f64 = get(spec, "initial_learning_rate", 0.0)?;
+    let decay_steps: f64 = get(spec, "decay_steps", 1.0)?;
+    if decay_steps <= 0.0 && kind != "piecewise_constant_decay" {
+        return Err(Error::value("schedule", "decay_steps > 0", format!("{decay_steps}")).into());
+    }
+    Ok(match kind.as_str() {
+        "exponential_decay" => Schedule::ExponentialDecay { initial, decay_steps, decay_rate: get(spec, "decay_rate", 1.0)?, staircase: get(spec, "staircase", false)? },
+        "inverse_time_decay" => Schedule::InverseTimeDecay { initial, decay_steps, decay_rate: get(spec, "decay_rate", 1.0)?, staircase: get(spec, "staircase", false)? },
+        "piecewise_constant_decay" => {
+            let boundaries: Vec<f64> = get(spec, "boundaries", Vec::new())?;
+            let values: Vec<f64> = get(spec, "values", Vec::new())?;
+            if values.len() != boundaries.len() + 1 {
+                return Err(Error::value("PiecewiseConstantDecay", "one more value than boundaries", format!("{} boundaries and {} values", boundaries.len(), values.len())).into());
+            }
+            Schedule::PiecewiseConstantDecay { boundaries, values }
+        }
+        "polynomial_decay" => Schedule::PolynomialDecay {
+            initial,
+            decay_steps,
+            end: get(spec, "end_learning_rate", 0.0001)?,
+            power: get(spec, "power", 1.0)?,
+            cycle: get(spec, "cycle", false)?,
+        },
+        "cosine_decay" => Schedule::CosineDecay {
+            initial,
+            decay_steps,
+            alpha: get(spec, "alpha", 0.0)?,
+            warmup_target: get(spec, "warmup_target", initial)?,
+            warmup_steps: get(spec, "warmup_steps", 0.0)?,
+        },
+        other => return Err(Error::value("schedule", "a known learning-rate schedule", format!("'{other}'")).into()),
+    })
 }
 
 /// Calls back into Python between batches, and checks for Ctrl-C.
@@ -335,7 +485,7 @@ impl PyModel {
     #[pyo3(signature = (x, training = false, seed = 0))]
     fn __call__(&self, py: Python<'_>, x: &Bound<'_, PyAny>, training: bool, seed: u64) -> PyResult<PyTensor> {
         let x = to_tensor(x, "model")?;
-        Ok(PyTensor::wrap(detached(py, || self.sequential.forward(&x, &mut ForwardContext { training, rng: &mut Rng::new(seed) }))?))
+        Ok(PyTensor::wrap(detached(py, || self.sequential.forward(&x, &mut ForwardContext::new(training, &mut Rng::new(seed))))?))
     }
 
     /// One training epoch; returns the epoch's logs. `callback(step, logs)` returning True stops.

@@ -7,4 +7,6 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod optimizer;
+pub mod regularizer;
 pub mod rng;
+pub mod schedule;

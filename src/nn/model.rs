@@ -9,6 +9,7 @@ use super::optimizer::Optimizer;
 use super::rng::Rng;
 use crate::autograd::{self, NoGradGuard};
 use crate::error::{Error, Result};
+use crate::ops;
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -28,6 +29,39 @@ impl Sequential {
 
     pub fn trainable_weights(&self) -> Vec<Tensor> {
         self.layers.iter().flat_map(|l| l.trainable_weights()).collect()
+    }
+
+    /// The loss terms beyond the data loss: every layer's weight penalty plus the activity
+    /// penalties the forward pass collected in `ctx`.
+    fn extra_losses(&self, ctx: &mut ForwardContext<'_>) -> Result<Option<Tensor>> {
+        let mut total: Option<Tensor> = None;
+        let mut add = |t: Tensor| -> Result<()> {
+            total = Some(match total.take() {
+                Some(prev) => ops::add(&prev, &t)?,
+                None => t,
+            });
+            Ok(())
+        };
+        for layer in &self.layers {
+            if let Some(p) = layer.penalty()? {
+                add(p)?;
+            }
+        }
+        for l in ctx.losses.drain(..) {
+            add(l)?;
+        }
+        Ok(total)
+    }
+
+    /// Forward pass plus the loss Keras reports: data loss + regularization losses.
+    fn loss(&self, loss: &LossKind, x: &Tensor, y: &Tensor, w: Option<&Tensor>, ctx: &mut ForwardContext<'_>) -> Result<(Tensor, Tensor)> {
+        let y_pred = self.forward(x, ctx)?;
+        let data_loss = loss.reduce(y, &y_pred, w)?;
+        let total = match self.extra_losses(ctx)? {
+            Some(extra) => ops::add(&data_loss, &extra)?,
+            None => data_loss,
+        };
+        Ok((y_pred, total))
     }
 }
 
@@ -127,8 +161,7 @@ impl Compiled {
         let weights = model.trainable_weights();
         let previous = autograd::set_grad_enabled(true);
         let result = (|| {
-            let y_pred = model.forward(x, &mut ForwardContext { training: true, rng })?;
-            let loss = self.loss.reduce(y, &y_pred, w)?;
+            let (y_pred, loss) = model.loss(&self.loss, x, y, w, &mut ForwardContext::new(true, rng))?;
             let value = loss.item()?;
             if loss.requires_grad() {
                 autograd::backward(&loss, None, false)?;
@@ -146,8 +179,8 @@ impl Compiled {
     /// Loss on a batch without updating anything.
     pub fn test_step(&mut self, model: &Sequential, x: &Tensor, y: &Tensor, w: Option<&Tensor>, rng: &mut Rng) -> Result<f32> {
         let _no_grad = NoGradGuard::new();
-        let y_pred = model.forward(x, &mut ForwardContext { training: false, rng })?;
-        let value = self.loss.reduce(y, &y_pred, w)?.item()?;
+        let (y_pred, loss) = model.loss(&self.loss, x, y, w, &mut ForwardContext::new(false, rng))?;
+        let value = loss.item()?;
         self.update_metrics(y, &y_pred)?;
         Ok(value)
     }
@@ -213,7 +246,7 @@ pub fn predict(model: &Sequential, x: &[f32], x_shape: &[usize], batch_size: usi
         let start = step * batch_size;
         let end = (start + batch_size).min(n);
         let xb = Tensor::from_vec(x[start * row..end * row].to_vec(), &with_batch(end - start, &x_shape[1..]))?;
-        let y = model.forward(&xb, &mut ForwardContext { training: false, rng })?;
+        let y = model.forward(&xb, &mut ForwardContext::new(false, rng))?;
         out_row.get_or_insert_with(|| y.shape()[1..].to_vec());
         out.extend_from_slice(y.cpu_values().as_slice());
         if hook.batch_end(step, &Vec::new(), step + 1 == steps)? {

@@ -3,6 +3,7 @@
 //! apply decoupled weight decay (`w -= w * weight_decay * lr`), update, then `iterations += 1`.
 
 use crate::cpu::{CHUNK, PARALLEL_MIN_ELEMENTS};
+use super::schedule::Schedule;
 use crate::error::{Error, Result};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::{CpuValues, Tensor};
@@ -51,6 +52,8 @@ pub enum Clip {
 pub struct Optimizer {
     pub rule: Rule,
     pub learning_rate: f32,
+    /// When set, the rate each step is `schedule.at(iterations)` (and `learning_rate` follows it).
+    pub schedule: Option<Schedule>,
     /// Decoupled weight decay (0: none).
     pub weight_decay: f32,
     pub clip: Clip,
@@ -66,7 +69,7 @@ fn l2(values: &[f32]) -> f32 {
 
 impl Optimizer {
     pub fn new(rule: Rule, learning_rate: f32, weight_decay: f32, clip: Clip) -> Self {
-        Optimizer { rule, learning_rate, weight_decay, clip, iterations: 0, no_decay: Vec::new(), slots: HashMap::new() }
+        Optimizer { rule, learning_rate, schedule: None, weight_decay, clip, iterations: 0, no_decay: Vec::new(), slots: HashMap::new() }
     }
 
     /// Number of optimizer state values (Keras counts `iterations` and the learning rate too).
@@ -102,6 +105,9 @@ impl Optimizer {
             self.clip_gradients(&mut owned);
             Some(owned)
         };
+        if let Some(schedule) = &self.schedule {
+            self.learning_rate = schedule.at(self.iterations);
+        }
         let lr = self.learning_rate;
         let t = (self.iterations + 1) as i32;
         for (i, (w, _)) in pairs.iter().enumerate() {

@@ -16,10 +16,12 @@ pub enum DenseActivation {
     Softmax,
 }
 
-/// A 2-D strided view of `t` as `rows x cols` (reads a transposed 2-D tensor without a copy).
-fn as_matrix(t: &Tensor, cols: usize) -> (Tensor, usize) {
+/// `t` readable as a `rows x cols` matrix (a transposed 2-D tensor is read without a copy), and
+/// its number of rows.
+fn as_matrix(t: &Tensor) -> (Tensor, usize) {
     let t = if t.ndim() == 2 || t.layout().is_contiguous() { t.clone() } else { super::contiguous(t).expect("copy of a valid tensor") };
-    let rows = if cols == 0 { 0 } else { t.numel() / cols };
+    // The leading axes, not numel / cols: that is 0 for an input with no features (cols = 0).
+    let rows = t.shape()[..t.ndim().saturating_sub(1)].iter().product();
     (t, rows)
 }
 
@@ -53,7 +55,7 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
             return Err(Error::shape("dense", format!("bias of shape ({n_out},)"), fmt_shape(b.shape())));
         }
     }
-    let (xm, rows) = as_matrix(x, n_in);
+    let (xm, rows) = as_matrix(x);
     let mut z = vec![0.0f32; rows * n_out];
     {
         let (sx, sk) = (xm.storage(), kernel.storage());

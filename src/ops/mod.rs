@@ -6,6 +6,7 @@ pub mod binary;
 pub mod dense;
 pub mod loss;
 pub mod matmul;
+pub mod norm;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;

@@ -26,6 +26,9 @@ impl Layout {
 
     /// Row-major with no gaps (offset may be non-zero: a contiguous run inside a larger buffer).
     pub fn is_contiguous(&self) -> bool {
+        if self.numel() == 0 {
+            return true; // no element to misplace (`contiguous(&[2, 0])` has no row-major strides)
+        }
         let mut expected = 1isize;
         for i in (0..self.shape.len()).rev() {
             if self.shape[i] != 1 && self.strides[i] != expected {
@@ -114,6 +117,12 @@ mod tests {
         l.for_each_index(|i| seen.push(i));
         assert_eq!(seen, vec![0, 3, 1, 4, 2, 5]);
         assert!(!l.is_contiguous());
+    }
+
+    #[test]
+    fn empty_layouts_are_contiguous() {
+        assert!(Layout::contiguous(&[2, 0]).is_contiguous());
+        assert!(Layout::contiguous(&[3, 0, 2]).is_contiguous());
     }
 
     #[test]

@@ -173,6 +173,10 @@ impl Tensor {
     pub fn cpu_values(&self) -> CpuValues {
         let storage = self.storage();
         let layout = &self.0.layout;
+        if layout.numel() == 0 {
+            // An empty view's offset may lie past the end of its (possibly empty) buffer.
+            return CpuValues::Gathered(Vec::new());
+        }
         if layout.is_contiguous() {
             let len = layout.numel();
             return CpuValues::Shared { storage, start: layout.offset, len };

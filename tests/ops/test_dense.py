@@ -85,3 +85,12 @@ def test_dense_only_bias_requires_grad():
     b = fn.tensor(np.zeros(3, np.float32), requires_grad=True)
     fn.ops.dense(np.ones((4, 2)), np.ones((2, 3)), b, activation="sigmoid").sum().backward()
     np.testing.assert_allclose(b.grad.numpy(), np.full(3, 4 * 0.8807970779778823 * (1 - 0.8807970779778823)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu", "softmax"])
+def test_dense_empty_batch_and_no_features(activation):
+    ref = reference(activation)
+    call = lambda x, k, b: fn.ops.dense(x, k, b, activation=activation)  # noqa: E731
+    check_op([(0, 4), (4, 3), (3,)], ref, call, tol=BALANCED)
+    check_op([(2, 0), (0, 3), (3,)], ref, call, tol=BALANCED)  # no input features: bias only
+    check_op([(2, 5, 0), (0, 3), (3,)], ref, call, tol=BALANCED)

@@ -22,6 +22,12 @@ def check_reduce(np_fn, op, method):
     check_op([()], lambda x: np_fn(x), lambda x: op(x), tol=BALANCED)
     check_op([(7,)], lambda x: np_fn(x, axis=0, keepdims=True), lambda x: op(x, axis=0, keepdims=True), tol=BALANCED)
     check_op([(5, 8)], lambda x: np_fn(x, axis=1), lambda x: op(x, axis=1), tol=BALANCED, transposed=[0])
+    # Empty input reduced along its non-empty axis; special values (forward only).
+    check_op([(0, 3)], lambda x: np_fn(x, axis=1), lambda x: op(x, axis=1), tol=BALANCED)
+    specials = np.array([[np.inf, 1.0], [-np.inf, 2.0], [np.nan, 3.0], [np.inf, -np.inf]], np.float32)
+    with np.errstate(all="ignore"):
+        for axis in (None, 0, 1):
+            check_op([specials.shape], lambda x: np_fn(x, axis=axis), lambda x: op(x, axis=axis), vals=[specials], grad=False)
 
 
 def test_sum():

@@ -113,3 +113,13 @@ def test_gradient_flows_through_a_chain_of_views():
         lambda x: (x.reshape(2, 12).T[::3] * np.arange(8.0).reshape(4, 2)).sum(axis=0),
         lambda x: (x.reshape(2, 12).T[::3] * np.arange(8.0, dtype=np.float32).reshape(4, 2)).sum(axis=0),
     )
+
+
+@pytest.mark.parametrize(
+    "shape, index",
+    [((2, 0), 0), ((3, 0), 2), ((3, 0, 2), (slice(None), slice(None))), ((0, 3), slice(None)), ((4, 0), (slice(None, None, -1), slice(None)))],
+)
+def test_getitem_of_empty_tensors(shape, index):
+    # Empty views whose offset lies past their (empty) buffer.
+    check_op([shape], lambda x: x[index], lambda x: x[index])
+    check_op([shape], lambda x: x[index].reshape(-1), lambda x: x[index].reshape(-1))

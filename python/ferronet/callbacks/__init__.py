@@ -1,7 +1,16 @@
-"""Callbacks: the `Callback` base with every Keras hook, `CallbackList`, `History`, `ProgbarLogger`."""
+"""Callbacks: the `Callback` base with every Keras hook, `CallbackList`, `History`, `ProgbarLogger`,
+and Keras's training-control callbacks (early stopping, learning-rate control, logging)."""
 
 from ferronet.callbacks.callback import Callback, CallbackList
+from ferronet.callbacks.csv_logger import CSVLogger
+from ferronet.callbacks.early_stopping import EarlyStopping
 from ferronet.callbacks.history import History
+from ferronet.callbacks.lambda_callback import LambdaCallback
+from ferronet.callbacks.learning_rate_scheduler import LearningRateScheduler
+from ferronet.callbacks.monitor_callback import MonitorCallback
 from ferronet.callbacks.progbar_logger import ProgbarLogger
+from ferronet.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from ferronet.callbacks.terminate_on_nan import TerminateOnNaN
 
-__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger"]
+__all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "LambdaCallback",
+           "LearningRateScheduler", "MonitorCallback", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN"]

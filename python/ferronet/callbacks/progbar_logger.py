@@ -1,4 +1,5 @@
-"""`ProgbarLogger`: prints `Epoch i/N` and the progress bar, as Keras's does."""
+"""`ProgbarLogger`: prints `Epoch i/N` and the progress bar, as Keras's does. Values appear in log
+order: the loop's sorted keys, then keys callbacks added (`learning_rate`), as in Keras."""
 
 import sys
 
@@ -21,8 +22,8 @@ class ProgbarLogger(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self._bar is not None:
-            self._bar.update(batch + 1, sorted((logs or {}).items()), finalize=False)
+            self._bar.update(batch + 1, list((logs or {}).items()), finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):
         if self._bar is not None:
-            self._bar.update(self.params.get("steps") or 1, sorted((logs or {}).items()), finalize=True)
+            self._bar.update(self.params.get("steps") or 1, list((logs or {}).items()), finalize=True)

@@ -1,17 +1,26 @@
 """Keras layers, one per file."""
 
 from ferronet.layers.activation import Activation
+from ferronet.layers.batch_normalization import BatchNormalization
 from ferronet.layers.dense import Dense
+from ferronet.layers.dropout import Dropout
 from ferronet.layers.elu import ELU
+from ferronet.layers.flatten import Flatten
+from ferronet.layers.gaussian_dropout import GaussianDropout
+from ferronet.layers.gaussian_noise import GaussianNoise
 from ferronet.layers.input_layer import Input, InputLayer
 from ferronet.layers.layer import Layer
+from ferronet.layers.layer_normalization import LayerNormalization
 from ferronet.layers.leaky_relu import LeakyReLU
 from ferronet.layers.relu import ReLU
+from ferronet.layers.reshape import Reshape
 from ferronet.layers.softmax import Softmax
 
-__all__ = ["Activation", "Dense", "ELU", "Input", "InputLayer", "Layer", "LeakyReLU", "ReLU", "Softmax"]
+_CLASSES = (Activation, BatchNormalization, Dense, Dropout, ELU, Flatten, GaussianDropout, GaussianNoise, InputLayer,
+            LayerNormalization, LeakyReLU, ReLU, Reshape, Softmax)
+__all__ = ["Input", "Layer"] + [cls.__name__ for cls in _CLASSES]
 
-_REGISTRY = {cls.__name__: cls for cls in (Activation, Dense, ELU, InputLayer, LeakyReLU, ReLU, Softmax)}
+_REGISTRY = {cls.__name__: cls for cls in _CLASSES}
 
 
 def get_layer_class(class_name):

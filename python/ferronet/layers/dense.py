@@ -1,6 +1,6 @@
 """Dense: `activation(inputs @ kernel + bias)`, the engine's fused dense op."""
 
-from ferronet import _core, activations, initializers
+from ferronet import _core, activations, initializers, regularizers
 from ferronet.layers.layer import Layer
 
 
@@ -12,6 +12,8 @@ class Dense(Layer):
         activation: a name or a function of `ferronet.activations`; default None (linear).
         use_bias: add a bias vector. Default True.
         kernel_initializer: default "glorot_uniform". bias_initializer: default "zeros".
+        kernel_regularizer, bias_regularizer: penalties on the weights (`ferronet.regularizers`).
+        activity_regularizer: a penalty on the output, divided by the batch size (as Keras).
 
     Input shape: `(batch, ..., in)`. Output shape: `(batch, ..., units)`. Kernel: `(in, units)`.
 
@@ -27,11 +29,12 @@ class Dense(Layer):
         super().__init__(**kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Dense: expected units to be a positive int, got units={units!r}")
-        for arg, value in (("kernel_regularizer", kernel_regularizer), ("bias_regularizer", bias_regularizer),
-                           ("activity_regularizer", activity_regularizer), ("kernel_constraint", kernel_constraint),
-                           ("bias_constraint", bias_constraint)):
+        for arg, value in (("kernel_constraint", kernel_constraint), ("bias_constraint", bias_constraint)):
             if value is not None:
                 raise NotImplementedError(f"Dense: {arg} is not supported yet")
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.units = units
         self.activation = activations.get(activation)
         self._activation_name = activations.serialize(self.activation)
@@ -51,7 +54,10 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def _make_engine_layer(self):
-        return _core.Layer.dense(self.name, self.kernel, self.bias, self._activation_name, {})
+        config = {"kernel_regularizer": regularizers.spec(self.kernel_regularizer),
+                  "bias_regularizer": regularizers.spec(self.bias_regularizer),
+                  "activity_regularizer": regularizers.spec(self.activity_regularizer)}
+        return _core.Layer.dense(self.name, self.kernel, self.bias, self._activation_name, config)
 
     def get_config(self):
         return {
@@ -61,8 +67,9 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "bias_regularizer": None,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": None,
             "bias_constraint": None,
         }
@@ -71,6 +78,6 @@ class Dense(Layer):
     def from_config(cls, config):
         config = dict(config)
         config.pop("dtype", None)
-        for key in ("kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"):
+        for key in ("kernel_constraint", "bias_constraint"):
             config.pop(key, None)
         return cls(**config)

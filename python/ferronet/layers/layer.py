@@ -50,6 +50,8 @@ class Layer:
         self._trainable = bool(value)
         for _, tensor, trainable in self._weights:
             tensor.requires_grad = trainable and self._trainable
+        if self._engine is not None:
+            self._engine.set_trainable(self._trainable)
 
     @property
     def weights(self):

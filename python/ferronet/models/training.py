@@ -7,6 +7,7 @@ import numpy as np
 
 from ferronet import _random
 from ferronet.callbacks import CallbackList, History, ProgbarLogger
+from ferronet.callbacks.callback import overrides_batch_hooks
 from ferronet.models import data
 
 
@@ -91,7 +92,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     user = list(callbacks or [])
     extra = [history] + ([ProgbarLogger(verbose)] if verbose else [])
     cbs = CallbackList(user + extra, model, {"verbose": verbose, "epochs": epochs, "steps": steps})
-    wants_batches = CallbackList(user, model, {}).wants_batches("train")
+    wants_batches = any(overrides_batch_hooks(c, "train") for c in user)
     model.stop_training = False
     base_seed = _random.next_seed()
 

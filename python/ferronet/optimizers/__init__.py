@@ -1,4 +1,5 @@
 """Optimizers with Keras 3 names, defaults and update rules; the updates run in the engine.
+`learning_rate` is a float or a `ferronet.optimizers.schedules.LearningRateSchedule`.
 
 Example:
 >>> import ferronet as fn
@@ -9,13 +10,21 @@ Example:
 import math
 
 from ferronet import _core
+from ferronet.optimizers import schedules
+from ferronet.optimizers.schedules import LearningRateSchedule
 
 _CLIP_ARGS = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
 class Optimizer:
     """Base optimizer. Shared kwargs: learning_rate, weight_decay, clipnorm, clipvalue,
-    global_clipnorm (at most one of the three), name."""
+    global_clipnorm (at most one of the three), name.
+
+    `learning_rate` may be a `LearningRateSchedule`: the engine evaluates it at `iterations` before
+    each step, and the `learning_rate` property reads that value. As in Keras, such an optimizer's
+    rate is then not settable with a float (TypeError; so `LearningRateScheduler` and
+    `ReduceLROnPlateau` refuse it too); assigning another schedule before training replaces it.
+    """
 
     _rule = None
 
@@ -34,9 +43,10 @@ class Optimizer:
         self.name = name or type(self).__name__.lower()
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
-        self._check_rate(learning_rate)
-        self._learning_rate = float(learning_rate)
+        self._schedule = None
+        self._learning_rate = 0.0
         self._engine_state = None
+        self.learning_rate = learning_rate
 
     @staticmethod
     def _check_rate(value):
@@ -48,16 +58,31 @@ class Optimizer:
 
     def _engine(self):
         if self._engine_state is None:
-            self._engine_state = _core.Optimizer(self._rule, self._learning_rate, self._config(), self.weight_decay,
-                                                 self.clipnorm, self.clipvalue, self.global_clipnorm)
+            args = (self._rule, self._learning_rate, self._config(), self.weight_decay, self.clipnorm, self.clipvalue, self.global_clipnorm)
+            if self._schedule is None:
+                self._engine_state = _core.Optimizer(*args)
+            else:
+                self._engine_state = _engine_with_schedule(args, self._schedule)
         return self._engine_state
 
     @property
     def learning_rate(self):
-        return self._engine().learning_rate if self._engine_state is not None else self._learning_rate
+        if self._schedule is not None:
+            return float(self._schedule(self._engine_state.iterations if self._engine_state is not None else 0))
+        return self._engine_state.learning_rate if self._engine_state is not None else self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if isinstance(value, LearningRateSchedule):
+            if self._engine_state is not None:
+                raise NotImplementedError(f"{type(self).__name__}: a learning-rate schedule can only be set before the optimizer's first step")
+            self._schedule = value
+            self._learning_rate = float(value(0))
+            return
+        if self._schedule is not None:
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` constructor argument, "
+                            "hence its learning rate is not settable. If you need the learning rate to be settable, you should "
+                            "instantiate the optimizer with a float `learning_rate` argument.")
         self._check_rate(value)
         self._learning_rate = float(value)
         if self._engine_state is not None:
@@ -87,12 +112,27 @@ class Optimizer:
         self._engine().exclude_from_weight_decay(list(var_list or []))
 
     def get_config(self):
-        return {"name": self.name, "learning_rate": self._learning_rate, "weight_decay": self.weight_decay,
+        rate = self._learning_rate if self._schedule is None else schedules.serialize(self._schedule)
+        return {"name": self.name, "learning_rate": rate, "weight_decay": self.weight_decay,
                 "clipnorm": self.clipnorm, "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm, **self._config()}
 
     @classmethod
     def from_config(cls, config):
+        if isinstance(config.get("learning_rate"), dict):
+            config = {**config, "learning_rate": schedules.deserialize(config["learning_rate"])}
         return cls(**config)
+
+
+def _engine_with_schedule(args, schedule):
+    """The engine optimizer driven by `schedule` (the engine evaluates it at `iterations`)."""
+    spec = schedule._engine_spec()
+    try:
+        return _core.Optimizer(*args, schedule=spec)
+    except TypeError as e:
+        if "schedule" not in str(e):
+            raise
+        raise NotImplementedError(f"{type(schedule).__name__}: this build of the ferronet engine does not accept "
+                                  "learning-rate schedules yet; pass a float learning_rate") from None
 
 
 class SGD(Optimizer):

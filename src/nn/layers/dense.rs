@@ -4,6 +4,7 @@ use super::{ForwardContext, Layer};
 use crate::error::{Error, Result};
 use crate::ops::{self, DenseActivation};
 use crate::tensor::shape::fmt_shape;
+use crate::nn::regularizer::{total_penalty, Regularizer};
 use crate::tensor::Tensor;
 
 pub struct Dense {
@@ -11,6 +12,9 @@ pub struct Dense {
     pub kernel: Tensor,
     pub bias: Option<Tensor>,
     pub activation: DenseActivation,
+    pub kernel_regularizer: Option<Regularizer>,
+    pub bias_regularizer: Option<Regularizer>,
+    pub activity_regularizer: Option<Regularizer>,
 }
 
 impl Layer for Dense {
@@ -18,12 +22,22 @@ impl Layer for Dense {
         &self.name
     }
 
-    fn forward(&self, x: &Tensor, _ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
         let n_in = self.kernel.shape()[0];
         if x.ndim() < 2 || x.shape()[x.ndim() - 1] != n_in {
             return Err(Error::shape(&self.name, format!("input with last axis {n_in}"), format!("shape {}", fmt_shape(x.shape()))));
         }
-        ops::dense(x, &self.kernel, self.bias.as_ref(), self.activation)
+        let y = ops::dense(x, &self.kernel, self.bias.as_ref(), self.activation)?;
+        if let Some(reg) = self.activity_regularizer {
+            // Keras divides the activity penalty by the batch size.
+            let batch = x.shape()[0].max(1) as f32;
+            ctx.losses.push(ops::mul(&reg.penalty(&y)?, &Tensor::scalar(1.0 / batch))?);
+        }
+        Ok(y)
+    }
+
+    fn penalty(&self) -> Result<Option<Tensor>> {
+        total_penalty(&[(self.kernel_regularizer, Some(&self.kernel)), (self.bias_regularizer, self.bias.as_ref())])
     }
 
     fn trainable_weights(&self) -> Vec<Tensor> {

@@ -4,12 +4,18 @@
 
 mod activation;
 mod dense;
+mod noise;
+mod normalization;
+mod reshape;
 
 pub use activation::{ActivationKind, ActivationLayer};
 pub use dense::Dense;
+pub use noise::{Noise, NoiseKind};
+pub use normalization::{BatchNormalization, LayerNormalization};
+pub use reshape::Reshape;
 
 use super::rng::Rng;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 /// What a forward pass needs beyond its input.
@@ -17,6 +23,23 @@ pub struct ForwardContext<'a> {
     /// True inside `fit`/`train_on_batch` (dropout active, batch statistics).
     pub training: bool,
     pub rng: &'a mut Rng,
+    /// Losses layers add during the forward pass (activity regularization).
+    pub losses: Vec<Tensor>,
+}
+
+impl<'a> ForwardContext<'a> {
+    pub fn new(training: bool, rng: &'a mut Rng) -> Self {
+        ForwardContext { training, rng, losses: Vec::new() }
+    }
+}
+
+/// Re-label an op's error with the layer's name (`dense_1: expected ...`).
+pub fn rename(err: Error, layer: &str) -> Error {
+    match err {
+        Error::Shape { expected, got, .. } => Error::Shape { op: layer.to_string(), expected, got },
+        Error::Value { expected, got, .. } => Error::Value { op: layer.to_string(), expected, got },
+        other => other,
+    }
 }
 
 pub trait Layer: Send + Sync {
@@ -29,4 +52,12 @@ pub trait Layer: Send + Sync {
     fn trainable_weights(&self) -> Vec<Tensor> {
         Vec::new()
     }
+
+    /// The weight regularization penalty (added to the training loss), if any.
+    fn penalty(&self) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+
+    /// Freeze or unfreeze (layers whose behaviour depends on it, like BatchNormalization).
+    fn set_trainable(&self, _trainable: bool) {}
 }
