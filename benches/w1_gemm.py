@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -77,6 +78,16 @@ def _check(ours, ref, what: str) -> str:
     return "" if err < 1e-4 else f"  # WARNING {what}: max rel error {err:.2e} vs numpy"
 
 
+def quiet() -> None:
+    """Let the other library's idle threads stop spinning before a timing starts.
+
+    OpenBLAS's threads busy-wait for a while after each call (and ferronet's GEMM workers for
+    0.2 ms); on 2 cores a spinning neighbour halves the next two-thread timing, which says
+    nothing about either library. Real workloads do not alternate the two libraries call by call.
+    """
+    time.sleep(0.5)
+
+
 def child(args) -> None:
     """Time every case on `args.child` threads (the environment was set by the parent)."""
     threads = args.child
@@ -97,11 +108,15 @@ def child(args) -> None:
         b = rng.standard_normal((n, n), dtype=np.float32)
         if transposed:
             ta = fn.tensor(a)  # shares a's buffer; .T is a view, made inside the timed call
+            quiet()
             t_ours = harness.timeit(lambda: fn.ops.matmul(ta.T, b), args.warmup, args.repeat)
+            quiet()
             t_peer = harness.timeit(lambda: a.T @ b, args.warmup, args.repeat)
             note = _check(fn.ops.matmul(ta.T, b).numpy(), a.T @ b, workload)
         else:
+            quiet()
             t_ours = harness.timeit(lambda: fn.ops.matmul(a, b), args.warmup, args.repeat)
+            quiet()
             t_peer = harness.timeit(lambda: a @ b, args.warmup, args.repeat)
             note = _check(fn.ops.matmul(a, b).numpy(), a @ b, workload)
         flops = 2.0 * n * n * n

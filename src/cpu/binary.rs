@@ -3,7 +3,6 @@
 
 use super::{zip_map, CHUNK, PARALLEL_MIN_ELEMENTS};
 use crate::tensor::layout::Layout;
-use rayon::prelude::*;
 
 /// `out = f(a, b)` with NumPy broadcasting. `a` and `b` are row-major values of shapes `a_shape`
 /// and `b_shape`; `out_shape` is their (already checked) broadcast shape.
@@ -64,11 +63,11 @@ fn rows(full: &[f32], row: &[f32], n: usize, f: impl Fn(f32, f32) -> f32 + Sync)
             }
         }
     };
-    if n >= PARALLEL_MIN_ELEMENTS && w > 0 {
+    if w > 0 {
         let rows_per_chunk = (CHUNK / w).max(1) * w;
-        out.par_chunks_mut(rows_per_chunk).zip(full.par_chunks(rows_per_chunk)).for_each(|(o, s)| fill(o, s));
-    } else {
-        fill(&mut out, full);
+        super::parallel::for_each_chunk_mut(&mut out, rows_per_chunk, n >= PARALLEL_MIN_ELEMENTS, |c, o| {
+            fill(o, &full[c * rows_per_chunk..c * rows_per_chunk + o.len()])
+        });
     }
     out
 }

@@ -42,13 +42,13 @@ impl<'a> MatRef<'a> {
     }
 }
 
-/// Below this many multiply-adds a GEMM runs on the calling thread: a rayon fork-join costs a
+/// Below this many multiply-adds a GEMM runs on the calling thread: handing parts to the pool costs a
 /// few microseconds, more than the work.
-pub const PARALLEL_MIN_FMAS: usize = 64 * 64 * 64;
+pub const PARALLEL_MIN_FMAS: usize = 96 * 96 * 96;
 
 /// `c = a @ b` (or `c += a @ b` when `accumulate`), `a` is m x k, `b` is k x n, `c` row-major m x n.
 ///
-/// Large products are split across the rayon pool by output rows or columns (whichever is
+/// Large products are split across `cpu::pool` by output rows or columns (whichever is
 /// longer), each part a single-threaded `gemm` call: the crate's own threading leaves the
 /// skinny shapes of training (m = 128 rows, n = 256..512) on one core.
 pub fn gemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
@@ -63,7 +63,7 @@ pub fn gemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut 
         }
         return;
     }
-    let threads = rayon::current_num_threads();
+    let threads = super::parallel::threads();
     if m * n * k < PARALLEL_MIN_FMAS || threads < 2 {
         // SAFETY: `c` holds m x n values (checked above) and is exclusively borrowed.
         unsafe { gemm_serial(m, n, k, a, b, c.as_mut_ptr(), n, accumulate) };
@@ -73,25 +73,19 @@ pub fn gemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut 
     let out = &shared;
     if n >= m {
         let parts = split(n, threads, 16);
-        rayon::scope(|scope| {
-            for &(start, len) in &parts {
-                let bp = MatRef { offset: offset_by(b.offset, start, b.col_stride), ..b };
-                scope.spawn(move |_| {
-                    // SAFETY: parts cover disjoint column ranges of `c`.
-                    unsafe { gemm_serial(m, len, k, a, bp, out.0.add(start), n, accumulate) }
-                });
-            }
+        super::pool::run_parts(parts.len(), &|i| {
+            let (start, len) = parts[i];
+            let bp = MatRef { offset: offset_by(b.offset, start, b.col_stride), ..b };
+            // SAFETY: parts cover disjoint column ranges of `c`.
+            unsafe { gemm_serial(m, len, k, a, bp, out.0.add(start), n, accumulate) }
         });
     } else {
         let parts = split(m, threads, 8);
-        rayon::scope(|scope| {
-            for &(start, len) in &parts {
-                let ap = MatRef { offset: offset_by(a.offset, start, a.row_stride), ..a };
-                scope.spawn(move |_| {
-                    // SAFETY: parts cover disjoint row ranges of `c`.
-                    unsafe { gemm_serial(len, n, k, ap, b, out.0.add(start * n), n, accumulate) }
-                });
-            }
+        super::pool::run_parts(parts.len(), &|i| {
+            let (start, len) = parts[i];
+            let ap = MatRef { offset: offset_by(a.offset, start, a.row_stride), ..a };
+            // SAFETY: parts cover disjoint row ranges of `c`.
+            unsafe { gemm_serial(len, n, k, ap, b, out.0.add(start * n), n, accumulate) }
         });
     }
 }

@@ -1,14 +1,16 @@
 //! CPU kernels on plain slices: no autograd, no tensors. SIMD comes from the `gemm` crate's
-//! runtime-dispatched microkernels and from loops written so LLVM vectorises them; rayon splits
-//! work only above a size threshold, because a fork-join costs microseconds.
+//! runtime-dispatched microkernels and from loops written so LLVM vectorises them; `pool` splits
+//! work across threads only above a size threshold, because a fork-join costs microseconds.
 
 pub mod activation;
 pub mod binary;
 pub mod gemm;
+pub mod parallel;
+pub mod pool;
 pub mod reduce;
 pub mod softmax;
 
-use rayon::prelude::*;
+use parallel::for_each_chunk_mut;
 
 /// Below this many elements an elementwise kernel stays on the calling thread.
 pub const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
@@ -18,13 +20,10 @@ pub const CHUNK: usize = 1 << 13;
 /// `out[i] = f(x[i])`.
 pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     let mut out = vec![0.0f32; x.len()];
-    if x.len() >= PARALLEL_MIN_ELEMENTS {
-        out.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(o, i)| {
-            o.iter_mut().zip(i).for_each(|(o, &v)| *o = f(v));
-        });
-    } else {
-        out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
-    }
+    for_each_chunk_mut(&mut out, CHUNK, x.len() >= PARALLEL_MIN_ELEMENTS, |c, o| {
+        let x = &x[c * CHUNK..c * CHUNK + o.len()];
+        o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
+    });
     out
 }
 
@@ -32,49 +31,38 @@ pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
 pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     debug_assert_eq!(a.len(), b.len());
     let mut out = vec![0.0f32; a.len()];
-    if a.len() >= PARALLEL_MIN_ELEMENTS {
-        out.par_chunks_mut(CHUNK)
-            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
-            .for_each(|(o, (a, b))| {
-                for i in 0..o.len() {
-                    o[i] = f(a[i], b[i]);
-                }
-            });
-    } else {
-        for i in 0..out.len() {
-            out[i] = f(a[i], b[i]);
+    for_each_chunk_mut(&mut out, CHUNK, a.len() >= PARALLEL_MIN_ELEMENTS, |c, o| {
+        let (a, b) = (&a[c * CHUNK..c * CHUNK + o.len()], &b[c * CHUNK..c * CHUNK + o.len()]);
+        for i in 0..o.len() {
+            o[i] = f(a[i], b[i]);
         }
-    }
+    });
     out
 }
 
 /// `out[i] = f(a[i], b[i], c[i])` for equal-length slices.
 pub fn zip3_map(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32 + Sync) -> Vec<f32> {
     let mut out = vec![0.0f32; a.len()];
-    if a.len() >= PARALLEL_MIN_ELEMENTS {
-        out.par_chunks_mut(CHUNK)
-            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK).zip(c.par_chunks(CHUNK))))
-            .for_each(|(o, (a, (b, c)))| {
-                for i in 0..o.len() {
-                    o[i] = f(a[i], b[i], c[i]);
-                }
-            });
-    } else {
-        for i in 0..out.len() {
-            out[i] = f(a[i], b[i], c[i]);
+    for_each_chunk_mut(&mut out, CHUNK, a.len() >= PARALLEL_MIN_ELEMENTS, |k, o| {
+        let r = k * CHUNK..k * CHUNK + o.len();
+        let (a, b, c) = (&a[r.clone()], &b[r.clone()], &c[r]);
+        for i in 0..o.len() {
+            o[i] = f(a[i], b[i], c[i]);
         }
-    }
+    });
     out
 }
 
-/// Apply `f` to each row of `rows x width` data, in parallel when the data is large.
+/// Apply `f(row_index, row)` to each row of `rows x width` data, in parallel when large.
 pub fn for_each_row(data: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     if width == 0 {
         return;
     }
-    if data.len() >= PARALLEL_MIN_ELEMENTS {
-        data.par_chunks_mut(width).enumerate().for_each(|(r, row)| f(r, row));
-    } else {
-        data.chunks_mut(width).enumerate().for_each(|(r, row)| f(r, row));
-    }
+    let rows_per_chunk = (CHUNK / width).max(1);
+    let parallel = data.len() >= PARALLEL_MIN_ELEMENTS;
+    for_each_chunk_mut(data, rows_per_chunk * width, parallel, |c, block| {
+        for (r, row) in block.chunks_mut(width).enumerate() {
+            f(c * rows_per_chunk + r, row);
+        }
+    });
 }

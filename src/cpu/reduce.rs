@@ -3,12 +3,12 @@
 //! results are bit-identical whatever the thread count.
 
 use super::{CHUNK, PARALLEL_MIN_ELEMENTS};
-use rayon::prelude::*;
+use super::parallel::{for_each_chunk_mut, map_indices};
 
 /// Sum of all values, deterministic.
 pub fn sum_all(x: &[f32]) -> f32 {
     if x.len() >= PARALLEL_MIN_ELEMENTS {
-        let partials: Vec<f32> = x.par_chunks(CHUNK).map(sum_serial).collect();
+        let partials = map_indices(x.len().div_ceil(CHUNK), true, |i| sum_serial(&x[i * CHUNK..((i + 1) * CHUNK).min(x.len())]));
         sum_serial(&partials)
     } else {
         sum_serial(x)
@@ -40,13 +40,14 @@ pub fn sum_axis(x: &[f32], outer: usize, len: usize, inner: usize) -> Vec<f32> {
         return vec![0.0f32; outer * inner];
     }
     if inner == 1 {
+        let rows = (CHUNK / len).max(1);
         let mut out = vec![0.0f32; outer];
-        let body = |(o, row): (&mut f32, &[f32])| *o = sum_serial(row);
-        if x.len() >= PARALLEL_MIN_ELEMENTS && outer > 1 {
-            out.par_iter_mut().zip(x.par_chunks(len.max(1))).for_each(body);
-        } else {
-            out.iter_mut().zip(x.chunks(len.max(1))).for_each(body);
-        }
+        for_each_chunk_mut(&mut out, rows, x.len() >= PARALLEL_MIN_ELEMENTS, |c, o| {
+            for (r, v) in o.iter_mut().enumerate() {
+                let row = c * rows + r;
+                *v = sum_serial(&x[row * len..(row + 1) * len]);
+            }
+        });
         return out;
     }
     let mut out = vec![0.0f32; outer * inner];
@@ -59,11 +60,11 @@ pub fn sum_axis(x: &[f32], outer: usize, len: usize, inner: usize) -> Vec<f32> {
         }
     };
     if x.len() >= PARALLEL_MIN_ELEMENTS && outer > 1 {
-        out.par_chunks_mut(inner).zip(x.par_chunks(len * inner)).for_each(block);
+        for_each_chunk_mut(&mut out, inner, true, |o_index, o| block((o, &x[o_index * len * inner..(o_index + 1) * len * inner])));
     } else if x.len() >= PARALLEL_MIN_ELEMENTS {
         // One outer block (e.g. a bias gradient): split the columns instead.
         let cols = (CHUNK / len.max(1)).max(64);
-        out.par_chunks_mut(cols).enumerate().for_each(|(c, o)| {
+        for_each_chunk_mut(&mut out, cols, true, |c, o| {
             let start = c * cols;
             for j in 0..len {
                 let row = &x[j * inner + start..j * inner + start + o.len()];
@@ -122,8 +123,8 @@ mod tests {
     #[test]
     fn large_sums_do_not_depend_on_threads() {
         let x: Vec<f32> = (0..200_000).map(|v| ((v * 7919) % 1000) as f32 * 1e-3).collect();
-        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| sum_all(&x));
-        let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| sum_all(&x));
-        assert_eq!(one.to_bits(), two.to_bits());
+        // The parallel sum combines fixed chunks in index order: the same as this serial version.
+        let partials: Vec<f32> = x.chunks(CHUNK).map(sum_serial).collect();
+        assert_eq!(sum_all(&x).to_bits(), sum_serial(&partials).to_bits());
     }
 }

@@ -7,7 +7,7 @@ use super::schedule::Schedule;
 use crate::error::{Error, Result};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::{CpuValues, Tensor};
-use rayon::prelude::*;
+use crate::cpu::parallel::{for_each_chunk_mut, SharedMut};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -159,19 +159,14 @@ impl Optimizer {
 
 /// Run `f` over aligned chunks of a weight, its gradient and its slots (in parallel when large).
 fn for_chunks(w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>], f: impl Fn(&mut [f32], &[f32], &mut [&mut [f32]]) + Sync) {
-    if w.len() < PARALLEL_MIN_ELEMENTS {
-        let mut views: Vec<&mut [f32]> = slots.iter_mut().map(|s| s.as_mut_slice()).collect();
-        f(w, g, &mut views);
-        return;
-    }
-    let chunks = w.len().div_ceil(CHUNK);
-    let mut per_chunk: Vec<Vec<&mut [f32]>> = (0..chunks).map(|_| Vec::with_capacity(slots.len())).collect();
-    for slot in slots.iter_mut() {
-        for (i, c) in slot.chunks_mut(CHUNK).enumerate() {
-            per_chunk[i].push(c);
-        }
-    }
-    w.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).zip(per_chunk.par_iter_mut()).for_each(|((w, g), s)| f(w, g, s));
+    let n = w.len();
+    let slot_ptrs: Vec<SharedMut<f32>> = slots.iter_mut().map(|s| SharedMut(s.as_mut_ptr())).collect();
+    for_each_chunk_mut(w, CHUNK, n >= PARALLEL_MIN_ELEMENTS, |c, w| {
+        let start = c * CHUNK;
+        // SAFETY: every slot has the weight's length; chunk `c` of each is touched by this part only.
+        let mut views: Vec<&mut [f32]> = slot_ptrs.iter().map(|p| unsafe { std::slice::from_raw_parts_mut(p.0.add(start), w.len()) }).collect();
+        f(w, &g[start..start + w.len()], &mut views)
+    });
 }
 
 /// One rule's update over a chunk, in f32 like Keras.

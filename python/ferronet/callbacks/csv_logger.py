@@ -32,8 +32,9 @@ class CSVLogger(Callback):
 
     Example:
     >>> import ferronet as fn
-    >>> fn.callbacks.CSVLogger("training.log", separator=";").sep
-    ';'
+    >>> logger = fn.callbacks.CSVLogger("training.log", separator=";", append=True)
+    >>> (logger.filename, logger.sep, logger.append)
+    ('training.log', ';', True)
     """
 
     def __init__(self, filename, separator=",", append=False):

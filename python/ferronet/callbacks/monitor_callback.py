@@ -36,9 +36,10 @@ class MonitorCallback(Callback):
         min_delta: the smallest change that counts as an improvement. Default 0.
 
     Example:
-    >>> import ferronet as fn
-    >>> fn.callbacks.EarlyStopping(monitor="val_accuracy").mode
-    'auto'
+    >>> from ferronet.callbacks.monitor_callback import metric_direction
+    >>> names = ("val_loss", "val_accuracy", "val_foo")
+    >>> [metric_direction(None, name) for name in names]
+    ['down', 'up', None]
     """
 
     def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0):

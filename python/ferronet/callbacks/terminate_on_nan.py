@@ -21,8 +21,9 @@ class TerminateOnNaN(Callback):
 
     Example:
     >>> import ferronet as fn
-    >>> fn.callbacks.TerminateOnNaN().raise_error
-    False
+    >>> stop = fn.callbacks.TerminateOnNaN(raise_error=True)
+    >>> stop.raise_error
+    True
     """
 
     def __init__(self, raise_error=False):

@@ -30,7 +30,8 @@ class LearningRateSchedule:
     an `_engine_spec()` dict. A custom subclass without `_engine_spec` cannot drive the Rust loop.
 
     Example:
-    >>> class Halving(LearningRateSchedule):
+    >>> import ferronet as fn
+    >>> class Halving(fn.optimizers.schedules.LearningRateSchedule):
     ...     def __call__(self, step): return 0.1 / 2 ** step
     >>> Halving()(3)
     0.0125
@@ -87,7 +88,8 @@ class ExponentialDecay(_RateDecay):
         name: str. Default "ExponentialDecay".
 
     Example:
-    >>> s = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
+    >>> import ferronet as fn
+    >>> s = fn.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
     >>> [s(9), s(10), s(25)]
     [0.1, 0.05, 0.025]
     """
@@ -107,7 +109,8 @@ class InverseTimeDecay(_RateDecay):
     Args: as `ExponentialDecay`; name default "InverseTimeDecay".
 
     Example:
-    >>> s = InverseTimeDecay(0.1, decay_steps=1, decay_rate=0.5)
+    >>> import ferronet as fn
+    >>> s = fn.optimizers.schedules.InverseTimeDecay(0.1, decay_steps=1, decay_rate=0.5)
     >>> [s(0), s(2)]
     [0.1, 0.05]
     """
@@ -130,7 +133,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         name: str. Default "PiecewiseConstant".
 
     Example:
-    >>> s = PiecewiseConstantDecay(boundaries=[100, 110], values=[1.0, 0.5, 0.1])
+    >>> import ferronet as fn
+    >>> s = fn.optimizers.schedules.PiecewiseConstantDecay(boundaries=[100, 110], values=[1.0, 0.5, 0.1])
     >>> [s(100), s(101), s(111)]
     [1.0, 0.5, 0.1]
     """
@@ -172,7 +176,8 @@ class PolynomialDecay(LearningRateSchedule):
         name: str. Default "PolynomialDecay".
 
     Example:
-    >>> s = PolynomialDecay(1.0, decay_steps=4, end_learning_rate=0.0)
+    >>> import ferronet as fn
+    >>> s = fn.optimizers.schedules.PolynomialDecay(1.0, decay_steps=4, end_learning_rate=0.0)
     >>> [s(0), s(1), s(8)]
     [1.0, 0.75, 0.0]
     """
@@ -219,7 +224,8 @@ class CosineDecay(LearningRateSchedule):
         warmup_steps: int >= 0, warmup length. Default 0.
 
     Example:
-    >>> s = CosineDecay(0.0, decay_steps=10, warmup_target=1.0, warmup_steps=10)
+    >>> import ferronet as fn
+    >>> s = fn.optimizers.schedules.CosineDecay(0.0, decay_steps=10, warmup_target=1.0, warmup_steps=10)
     >>> [s(5), s(10), s(15), s(20)]
     [0.5, 1.0, 0.5, 0.0]
     """
