@@ -1,7 +1,6 @@
 """The Keras Sequential workflow: a Keras-shaped script as written, Keras weight layouts, the
 summary table, determinism, callbacks, progress output and *_on_batch."""
 
-import io
 import re
 import signal
 import subprocess

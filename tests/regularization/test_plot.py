@@ -13,7 +13,6 @@ def fit_history(data, make_model):
 
 
 def test_plot_history_writes_png(data, make_model, tmp_path):
-    pytest.importorskip("matplotlib")
     path = tmp_path / "curves.png"
     fig = fn.plot.history(fit_history(data, make_model), path=path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -24,7 +23,6 @@ def test_plot_history_writes_png(data, make_model, tmp_path):
 
 
 def test_plot_history_selected_metrics_and_dict(tmp_path):
-    pytest.importorskip("matplotlib")
     import matplotlib.pyplot as plt
 
     fig = fn.plot.history({"loss": [1.0, 0.5], "learning_rate": [0.1, 0.05]}, metrics=["learning_rate"])

@@ -127,14 +127,6 @@ def test_schedule_bad_arguments(make, message):
 
 # ---- as an optimizer's learning_rate ---------------------------------------------------------------
 
-def engine_takes_schedules():
-    try:
-        _core.Optimizer("sgd", 0.1, {}, schedule=None)
-    except TypeError:
-        return False
-    return True
-
-
 def test_optimizer_with_schedule_reads_and_serializes():
     schedule = schedules.PiecewiseConstantDecay([2], [0.5, 0.25])
     opt = fn.optimizers.Adam(schedule)
@@ -156,7 +148,6 @@ def test_optimizer_with_schedule_refuses_a_float_rate():
     assert plain.learning_rate == 0.3
 
 
-@pytest.mark.skipif(not engine_takes_schedules(), reason="this engine build has no schedule= keyword yet")
 def test_schedule_drives_engine_steps():
     # SGD with a constant gradient: w_k = w_0 - g * sum(lr(i) for i < k), lr read at `iterations`.
     schedule = schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5, staircase=True)
@@ -172,7 +163,6 @@ def test_schedule_drives_engine_steps():
     assert opt.iterations == 5
 
 
-@pytest.mark.skipif(not engine_takes_schedules(), reason="this engine build has no schedule= keyword yet")
 def test_schedule_in_fit_follows_iterations(data, make_model):
     x, y = data
     schedule = schedules.PolynomialDecay(0.05, decay_steps=8, end_learning_rate=0.0)

@@ -3,7 +3,7 @@ Subclasses declare weights in `build` and say how the engine runs them in `_engi
 
 import numpy as np
 
-from ferronet import _core
+from ferronet import _core, _random
 from ferronet._naming import to_snake_case, unique_name
 
 
@@ -107,7 +107,10 @@ class Layer:
     def __call__(self, inputs, training=False):
         x = inputs if isinstance(inputs, _core.Tensor) else _core.Tensor(np.asarray(inputs, dtype=np.float32))
         self._ensure_built((None,) + tuple(x.shape[1:]))
-        return self._engine_layer()(x, training=bool(training))
+        # A fresh seed per training call, as Sequential.__call__ does: unseeded noise layers
+        # then draw new masks each call (seeded ones use their own generator).
+        seed = _random.next_seed() if training else 0
+        return self._engine_layer()(x, training=bool(training), seed=seed)
 
     # ---- config ------------------------------------------------------------------------------
     def get_config(self):

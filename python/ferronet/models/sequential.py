@@ -4,7 +4,6 @@ import numpy as np
 
 from ferronet import _core, _random, losses, metrics as metrics_module, optimizers
 from ferronet._naming import unique_name
-from ferronet.callbacks import CallbackList, History, ProgbarLogger
 from ferronet.layers.input_layer import InputLayer
 from ferronet.layers.layer import Layer
 from ferronet.models import data, summary as summary_module
