@@ -7,9 +7,10 @@ _counters = defaultdict(int)
 
 
 def to_snake_case(name):
-    """`BatchNormalization` -> `batch_normalization`, as Keras names layers."""
+    """`BatchNormalization` -> `batch_normalization`, `Conv2D` -> `conv2d`, as Keras names layers
+    (Keras's rule: no underscore between a digit and a capital)."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def unique_name(base):

@@ -120,6 +120,10 @@ class VarianceScaling(Initializer):
             raise ValueError(f"VarianceScaling: expected a positive scale, got scale={scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"VarianceScaling: expected mode in fan_in, fan_out, fan_avg, got mode={mode!r}")
+        if isinstance(distribution, str):
+            distribution = distribution.lower()
+            if distribution == "normal":  # Keras's alias for the truncated normal
+                distribution = "truncated_normal"
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
             raise ValueError(f"VarianceScaling: expected distribution truncated_normal, untruncated_normal or uniform, got {distribution!r}")
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed

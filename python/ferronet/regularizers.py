@@ -35,19 +35,23 @@ class Regularizer:
 
 
 def _check(name, value):
-    if value is None or not math.isfinite(value) or value < 0:
-        raise ValueError(f"regularizers: expected a finite {name} >= 0, got {name}={value}")
+    """Keras's `validate_float_arg`: a finite non-negative number (ints and NumPy scalars too)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f"regularizers: expected a finite {name} >= 0, got {name}={value!r}")
     return float(value)
 
 
 class L1L2(Regularizer):
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1, self.l2 = _check("l1", l1), _check("l2", l2)
+        # None means 0.0 here, as in Keras (so L1L2(l2=0.1) has no l1 penalty).
+        self.l1 = _check("l1", 0.0 if l1 is None else l1)
+        self.l2 = _check("l2", 0.0 if l2 is None else l2)
 
 
 class L1(Regularizer):
     def __init__(self, l1=0.01):
-        self.l1 = _check("l1", l1)
+        self.l1 = _check("l1", 0.01 if l1 is None else l1)
 
     def get_config(self):
         return {"l1": self.l1}
@@ -55,13 +59,14 @@ class L1(Regularizer):
 
 class L2(Regularizer):
     def __init__(self, l2=0.01):
-        self.l2 = _check("l2", l2)
+        self.l2 = _check("l2", 0.01 if l2 is None else l2)
 
     def get_config(self):
         return {"l2": self.l2}
 
 
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+# "l1l2" is Keras 3's own snake_case key for L1L2; "l1_l2" is its public alias name.
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def get(identifier):
@@ -70,7 +75,7 @@ def get(identifier):
         return identifier
     if isinstance(identifier, str):
         if identifier not in _BY_NAME:
-            raise ValueError(f"regularizers: unknown regularizer {identifier!r}; known: l1, l2, l1_l2")
+            raise ValueError(f"regularizers: unknown regularizer {identifier!r}; known: l1, l2, l1_l2, l1l2")
         return _BY_NAME[identifier]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _BY_NAME:
         return _BY_NAME[identifier["class_name"]].from_config(identifier.get("config", {}))

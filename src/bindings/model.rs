@@ -6,7 +6,9 @@ use super::convert::{as_float32_array, tensor_to_numpy, to_tensor};
 use super::tensor::{detached, PyTensor};
 use crate::cpu::activation::Activation;
 use crate::error::{Error, Result};
-use crate::nn::layers::{ActivationKind, ActivationLayer, BatchNormalization, Dense, ForwardContext, Layer, LayerNormalization, Noise, NoiseKind, Reshape};
+use crate::nn::layers::{ActivationKind, ActivationLayer, BatchNormalization, Conv, ConvKind, Dense, ForwardContext, Layer, LayerNormalization, Noise, NoiseKind, Pool, Reshape, Resize, Sequence, Spatial};
+use crate::ops::conv::{ConvSpec, Padding};
+use crate::ops::pool::PoolKind;
 use crate::nn::regularizer::Regularizer;
 use std::sync::atomic::AtomicBool;
 use crate::nn::loss::LossKind;
@@ -35,6 +37,16 @@ fn get<'py, T: FromPyObjectOwned<'py>>(cfg: &Bound<'py, PyDict>, key: &str, defa
         Some(v) if !v.is_none() => v.extract().map_err(Into::into),
         _ => Ok(default),
     }
+}
+
+/// "valid" | "same" | "causal" under "padding".
+fn padding_from(name: &str, cfg: &Bound<'_, PyDict>) -> PyResult<Padding> {
+    Ok(match get(cfg, "padding", "valid".to_string())?.to_lowercase().as_str() {
+        "valid" => Padding::Valid,
+        "same" => Padding::Same,
+        "causal" => Padding::Causal,
+        other => return Err(Error::value(name, "padding 'valid', 'same' or 'causal'", format!("'{other}'")).into()),
+    })
 }
 
 /// `{"l1": .., "l2": ..}` under `key` in `cfg`, or None.
@@ -101,8 +113,117 @@ impl PyLayer {
                 kernel_regularizer: regularizer(config, "kernel_regularizer")?,
                 bias_regularizer: regularizer(config, "bias_regularizer")?,
                 activity_regularizer: regularizer(config, "activity_regularizer")?,
+                trainable: AtomicBool::new(true),
             }),
         })
+    }
+
+    /// A convolution (`kind`: conv, depthwise, transpose) of `rank` 1 or 2; see layers/conv.py.
+    #[staticmethod]
+    fn conv(name: String, kernel: PyRef<'_, PyTensor>, bias: Option<PyRef<'_, PyTensor>>, activation: &str, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let act = match activation_from(activation, config, &name)? {
+            Some(a) => DenseActivation::Elementwise(a),
+            None => DenseActivation::Softmax,
+        };
+        let rank: usize = get(config, "rank", 2)?;
+        if !(1..=2).contains(&rank) {
+            return Err(Error::value(&name, "rank 1 or 2", format!("{rank}")).into());
+        }
+        let pair = |key: &str| -> PyResult<[usize; 2]> {
+            let v: Vec<usize> = get(config, key, vec![1; rank])?;
+            if v.len() != rank {
+                return Err(Error::value(&name, format!("{rank} values for {key}"), format!("{v:?}")).into());
+            }
+            Ok(if rank == 1 { [1, v[0]] } else { [v[0], v[1]] })
+        };
+        let spec = ConvSpec { strides: pair("strides")?, dilation: pair("dilation")?, padding: padding_from(&name, config)?, groups: get(config, "groups", 1)? };
+        let kind_name: String = get(config, "kind", "conv".to_string())?;
+        let kind = match kind_name.as_str() {
+            "conv" => ConvKind::Conv,
+            "depthwise" => ConvKind::Depthwise,
+            "transpose" => {
+                let op: Option<Vec<usize>> = get(config, "output_padding", None)?;
+                ConvKind::Transpose { output_padding: op.map(|v| if rank == 1 { [0, v[0]] } else { [v[0], v[1]] }) }
+            }
+            other => return Err(Error::value(&name, "conv, depthwise or transpose", format!("'{other}'")).into()),
+        };
+        let expected_kernel_rank = if kind == ConvKind::Depthwise { 4 } else { rank + 2 };
+        if kernel.inner.ndim() != expected_kernel_rank {
+            return Err(Error::shape(&name, format!("a kernel of rank {expected_kernel_rank}"), crate::tensor::shape::fmt_shape(kernel.inner.shape())).into());
+        }
+        Ok(PyLayer {
+            inner: Arc::new(Conv {
+                name,
+                rank,
+                kind,
+                kernel: kernel.inner.clone(),
+                bias: bias.map(|b| b.inner.clone()),
+                spec,
+                channels_first: get(config, "channels_first", false)?,
+                activation: act,
+                kernel_regularizer: regularizer(config, "kernel_regularizer")?,
+                bias_regularizer: regularizer(config, "bias_regularizer")?,
+                activity_regularizer: regularizer(config, "activity_regularizer")?,
+                trainable: AtomicBool::new(true),
+            }),
+        })
+    }
+
+    /// Max or average pooling, windowed or global.
+    #[staticmethod]
+    fn pool(name: String, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let rank: usize = get(config, "rank", 2)?;
+        let kind = match get(config, "kind", "max".to_string())?.as_str() {
+            "max" => PoolKind::Max,
+            "avg" | "average" => PoolKind::Average,
+            other => return Err(Error::value(&name, "max or avg", format!("'{other}'")).into()),
+        };
+        let global: bool = get(config, "global", false)?;
+        let pair = |key: &str| -> PyResult<[usize; 2]> {
+            let v: Vec<usize> = get(config, key, vec![1; rank])?;
+            if v.len() != rank {
+                return Err(Error::value(&name, format!("{rank} values for {key}"), format!("{v:?}")).into());
+            }
+            Ok(if rank == 1 { [1, v[0]] } else { [v[0], v[1]] })
+        };
+        let (pool, strides) = if global { ([1, 1], [1, 1]) } else { (pair("pool_size")?, pair("strides")?) };
+        Ok(PyLayer {
+            inner: Arc::new(Pool {
+                rank,
+                kind,
+                pool,
+                strides,
+                padding: padding_from(&name, config)?,
+                channels_first: get(config, "channels_first", false)?,
+                global,
+                keepdims: get(config, "keepdims", false)?,
+                name,
+            }),
+        })
+    }
+
+    /// ZeroPadding2D with [[top, bottom], [left, right]].
+    #[staticmethod]
+    fn zero_padding(name: String, padding: [[usize; 2]; 2], channels_first: bool) -> Self {
+        PyLayer { inner: Arc::new(Spatial { name, resize: Resize::ZeroPadding(padding), channels_first }) }
+    }
+
+    /// UpSampling2D (nearest) with [rows, columns].
+    #[staticmethod]
+    fn upsampling(name: String, size: [usize; 2], channels_first: bool) -> Self {
+        PyLayer { inner: Arc::new(Spatial { name, resize: Resize::UpSampling(size), channels_first }) }
+    }
+
+    /// Cropping2D with [[top, bottom], [left, right]].
+    #[staticmethod]
+    fn cropping(name: String, cropping: [[usize; 2]; 2], channels_first: bool) -> Self {
+        PyLayer { inner: Arc::new(Spatial { name, resize: Resize::Cropping(cropping), channels_first }) }
+    }
+
+    /// Engine layers run in order, as one layer.
+    #[staticmethod]
+    fn sequence(name: String, layers: Vec<PyRef<'_, PyLayer>>) -> Self {
+        PyLayer { inner: Arc::new(Sequence { name, layers: layers.iter().map(|l| l.inner.clone()).collect() }) }
     }
 
     /// Dropout, GaussianNoise or GaussianDropout (`kind`), active in training only.
@@ -163,6 +284,7 @@ impl PyLayer {
                 beta: beta.map(|b| b.inner.clone()),
                 gamma_regularizer: regularizer(config, "gamma_regularizer")?,
                 beta_regularizer: regularizer(config, "beta_regularizer")?,
+                trainable: AtomicBool::new(true),
             }),
         })
     }

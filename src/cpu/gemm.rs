@@ -47,45 +47,55 @@ impl<'a> MatRef<'a> {
 pub const PARALLEL_MIN_FMAS: usize = 96 * 96 * 96;
 
 /// `c = a @ b` (or `c += a @ b` when `accumulate`), `a` is m x k, `b` is k x n, `c` row-major m x n.
+pub fn gemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
+    gemm_into(m, n, k, a, b, c, 0, n, accumulate)
+}
+
+/// Like `gemm`, writing the m x n result at `c[offset..]` with row stride `row_stride` (a block
+/// of a wider matrix, e.g. one group's output channels).
 ///
-/// Large products are split across `cpu::pool` by output rows or columns (whichever is
+/// Large products are split across `cpu::workers` by output rows or columns (whichever is
 /// longer), each part a single-threaded `gemm` call: the crate's own threading leaves the
 /// skinny shapes of training (m = 128 rows, n = 256..512) on one core.
-pub fn gemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
-    assert!(c.len() >= m * n, "gemm: output buffer too small");
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_into(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], offset: usize, row_stride: usize, accumulate: bool) {
+    assert!(row_stride >= n, "gemm: row stride below the row length");
+    assert!(m == 0 || n == 0 || c.len() >= offset + (m - 1) * row_stride + n, "gemm: output buffer too small");
     assert!(a.in_bounds(m, k) && b.in_bounds(k, n), "gemm: operand out of bounds");
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         if !accumulate {
-            c[..m * n].fill(0.0);
+            for r in 0..m {
+                c[offset + r * row_stride..offset + r * row_stride + n].fill(0.0);
+            }
         }
         return;
     }
     let threads = super::parallel::threads();
+    // SAFETY (all calls below): the block [offset, offset + (m-1)*row_stride + n) is inside `c`
+    // (checked above) and `c` is exclusively borrowed; parts write disjoint rows or columns.
+    let base = unsafe { c.as_mut_ptr().add(offset) };
     if m * n * k < PARALLEL_MIN_FMAS || threads < 2 {
-        // SAFETY: `c` holds m x n values (checked above) and is exclusively borrowed.
-        unsafe { gemm_serial(m, n, k, a, b, c.as_mut_ptr(), n, accumulate) };
+        unsafe { gemm_serial(m, n, k, a, b, base, row_stride, accumulate) };
         return;
     }
-    let shared = SharedOut(c.as_mut_ptr());
+    let shared = SharedOut(base);
     let out = &shared;
     if n >= m {
         let parts = split(n, threads, 16);
-        super::pool::run_parts(parts.len(), &|i| {
+        super::workers::run_parts(parts.len(), &|i| {
             let (start, len) = parts[i];
             let bp = MatRef { offset: offset_by(b.offset, start, b.col_stride), ..b };
-            // SAFETY: parts cover disjoint column ranges of `c`.
-            unsafe { gemm_serial(m, len, k, a, bp, out.0.add(start), n, accumulate) }
+            unsafe { gemm_serial(m, len, k, a, bp, out.0.add(start), row_stride, accumulate) }
         });
     } else {
         let parts = split(m, threads, 8);
-        super::pool::run_parts(parts.len(), &|i| {
+        super::workers::run_parts(parts.len(), &|i| {
             let (start, len) = parts[i];
             let ap = MatRef { offset: offset_by(a.offset, start, a.row_stride), ..a };
-            // SAFETY: parts cover disjoint row ranges of `c`.
-            unsafe { gemm_serial(len, n, k, ap, b, out.0.add(start * n), n, accumulate) }
+            unsafe { gemm_serial(len, n, k, ap, b, out.0.add(start * row_stride), row_stride, accumulate) }
         });
     }
 }

@@ -1,12 +1,14 @@
 //! CPU kernels on plain slices: no autograd, no tensors. SIMD comes from the `gemm` crate's
-//! runtime-dispatched microkernels and from loops written so LLVM vectorises them; `pool` splits
+//! runtime-dispatched microkernels and from loops written so LLVM vectorises them; `workers` splits
 //! work across threads only above a size threshold, because a fork-join costs microseconds.
 
 pub mod activation;
 pub mod binary;
+pub mod conv;
 pub mod gemm;
 pub mod parallel;
 pub mod pool;
+pub mod workers;
 pub mod reduce;
 pub mod softmax;
 

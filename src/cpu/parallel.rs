@@ -1,7 +1,7 @@
-//! Data-parallel loops on `cpu::pool`: fixed-size chunks, claimed dynamically, each written by
+//! Data-parallel loops on `cpu::workers`: fixed-size chunks, claimed dynamically, each written by
 //! exactly one thread. Results never depend on the thread count (chunk boundaries are fixed).
 
-use super::pool;
+use super::workers;
 use std::sync::OnceLock;
 
 /// Threads the kernels use: `FERRONET_NUM_THREADS`, else `RAYON_NUM_THREADS` (read by earlier
@@ -19,7 +19,7 @@ pub fn threads() -> usize {
 /// A raw pointer handed to the parts; each part touches a disjoint range.
 pub(crate) struct SharedMut<T>(pub *mut T);
 // SAFETY: used only to give disjoint chunks of one exclusively borrowed slice to the parts of a
-// `pool::run_parts` call, which returns before the borrow ends.
+// `workers::run_parts` call, which returns before the borrow ends.
 unsafe impl<T> Send for SharedMut<T> {}
 unsafe impl<T> Sync for SharedMut<T> {}
 
@@ -34,7 +34,7 @@ pub fn for_each_chunk_mut<T: Send>(out: &mut [T], chunk: usize, parallel: bool, 
     let n = out.len();
     let base = SharedMut(out.as_mut_ptr());
     let base = &base;
-    pool::run_parts(n.div_ceil(chunk), &|i| {
+    workers::run_parts(n.div_ceil(chunk), &|i| {
         let start = i * chunk;
         let len = chunk.min(n - start);
         // SAFETY: chunk `i` is `[start, start + len)`, disjoint from every other part's.

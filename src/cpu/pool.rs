@@ -1,157 +1,140 @@
-//! A small spin-then-park thread pool for every parallel kernel (GEMM parts, chunked
-//! elementwise loops, reductions, optimizer updates). Why not rayon: a
-//! fork-join from outside rayon's pool pays three futex wake-ups (the job, the helper, the
-//! caller), 50-150 us on the VMs we measure; that made a two-thread 256^3 GEMM (0.3 ms) no faster
-//! than one thread. Here the caller runs part 0 itself, and idle workers spin for a short while
-//! before parking, as OpenBLAS's threads do, so back-to-back calls find them awake.
-//! Only the caller that holds `busy` posts jobs, so one job is live at a time.
+//! 2-D pooling on NHWC data (1-D pooling is the H = 1 case). Max pooling keeps the argmax of each
+//! window for its backward pass; average pooling divides by the number of real (unpadded)
+//! values in the window, as Keras does.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
-
-/// How long an idle worker spins before parking.
-const SPIN: Duration = Duration::from_micros(200);
-
-/// One posted job: parts are claimed with `next`; `done` counts finished parts.
-struct Job {
-    run: *const (dyn Fn(usize) + Sync),
-    parts: usize,
-    next: AtomicUsize,
-    done: AtomicUsize,
+/// Window geometry (padding already resolved).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolGeometry {
+    pub batch: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub channels: usize,
+    pub pool_h: usize,
+    pub pool_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub out_h: usize,
+    pub out_w: usize,
 }
 
-struct Shared {
-    /// Bumped for every job; workers compare it with the last one they saw.
-    epoch: AtomicUsize,
-    /// The current job's address, or 0 between jobs.
-    job: AtomicUsize,
-    /// Workers between announcing themselves and leaving a job: the poster waits for zero
-    /// before its job (on its stack) goes away.
-    active: AtomicUsize,
-}
+impl PoolGeometry {
+    /// The window of output pixel (oy, ox), clipped to the input: (y0, y1, x0, x1).
+    fn window(&self, oy: usize, ox: usize) -> (usize, usize, usize, usize) {
+        let y = (oy * self.stride_h) as isize - self.pad_top as isize;
+        let x = (ox * self.stride_w) as isize - self.pad_left as isize;
+        let y0 = y.max(0) as usize;
+        let x0 = x.max(0) as usize;
+        let y1 = ((y + self.pool_h as isize).max(0) as usize).min(self.in_h);
+        let x1 = ((x + self.pool_w as isize).max(0) as usize).min(self.in_w);
+        (y0, y1, x0, x1)
+    }
 
-struct Pool {
-    shared: &'static Shared,
-    workers: Vec<Thread>,
-    /// One caller at a time; others (another Python thread) run serially instead of waiting.
-    busy: Mutex<()>,
-}
-
-thread_local! {
-    static IN_POOL: Cell<bool> = const { Cell::new(false) };
-}
-
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let shared: &'static Shared = Box::leak(Box::new(Shared { epoch: AtomicUsize::new(0), job: AtomicUsize::new(0), active: AtomicUsize::new(0) }));
-        let extra = super::parallel::threads().saturating_sub(1);
-        let workers = (0..extra)
-            .filter_map(|i| {
-                thread::Builder::new()
-                    .name(format!("ferronet-gemm-{i}"))
-                    .spawn(move || worker(shared))
-                    .ok()
-                    .map(|h| h.thread().clone())
-            })
-            .collect();
-        Pool { shared, workers, busy: Mutex::new(()) }
-    })
-}
-
-/// Claim and run parts of `job` until none are left.
-///
-/// # Safety
-/// `job` must point to a live `Job` whose `run` is live.
-unsafe fn drain(job: *const Job) {
-    let job = &*job;
-    loop {
-        let part = job.next.fetch_add(1, Ordering::AcqRel);
-        if part >= job.parts {
-            return;
-        }
-        (*job.run)(part);
-        job.done.fetch_add(1, Ordering::AcqRel);
+    pub fn out_len(&self) -> usize {
+        self.batch * self.out_h * self.out_w * self.channels
     }
 }
 
-fn worker(shared: &'static Shared) {
-    IN_POOL.with(|f| f.set(true));
-    let mut seen = 0usize;
-    loop {
-        let start = Instant::now();
-        let mut spins = 0u32;
-        loop {
-            let epoch = shared.epoch.load(Ordering::Acquire);
-            if epoch != seen {
-                seen = epoch;
-                break;
-            }
-            spins += 1;
-            if spins % 64 == 0 && start.elapsed() > SPIN {
-                thread::park_timeout(Duration::from_millis(50));
-            } else {
-                std::hint::spin_loop();
+/// Max pooling: values and, per output, the input index of the (first) maximum.
+pub fn max_pool(geo: &PoolGeometry, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+    let c = geo.channels;
+    let mut out = vec![f32::NEG_INFINITY; geo.out_len()];
+    let mut arg = vec![0u32; geo.out_len()];
+    for b in 0..geo.batch {
+        for oy in 0..geo.out_h {
+            for ox in 0..geo.out_w {
+                let o = ((b * geo.out_h + oy) * geo.out_w + ox) * c;
+                let (y0, y1, x0, x1) = geo.window(oy, ox);
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        let i = ((b * geo.in_h + iy) * geo.in_w + ix) * c;
+                        for ch in 0..c {
+                            let v = x[i + ch];
+                            if v > out[o + ch] || (v.is_nan() && !out[o + ch].is_nan()) {
+                                out[o + ch] = v;
+                                arg[o + ch] = (i + ch) as u32;
+                            }
+                        }
+                    }
+                }
             }
         }
-        // Announce before reading the job pointer (SeqCst on both sides): either the poster sees
-        // us and waits, or we read the 0 it stored and skip.
-        shared.active.fetch_add(1, Ordering::SeqCst);
-        let job = shared.job.load(Ordering::SeqCst) as *const Job;
-        if !job.is_null() {
-            // SAFETY: the poster keeps the job alive until `active` is back to zero.
-            unsafe { drain(job) };
-        }
-        shared.active.fetch_sub(1, Ordering::SeqCst);
     }
+    (out, arg)
 }
 
-/// Run `f(0), ..., f(parts - 1)` across the caller and the pool's workers; returns when all are
-/// done. Falls back to running serially when called from a worker or while another caller holds
-/// the pool.
-pub fn run_parts(parts: usize, f: &(dyn Fn(usize) + Sync)) {
-    let pool = pool();
-    let guard = if IN_POOL.with(|p| p.get()) || pool.workers.is_empty() { None } else { pool.busy.try_lock().ok() };
-    if guard.is_none() {
-        (0..parts).for_each(f);
-        return;
+/// Max pooling backward: each output gradient goes to its window's maximum.
+pub fn max_pool_backward(arg: &[u32], g: &[f32], in_len: usize) -> Vec<f32> {
+    let mut dx = vec![0.0f32; in_len];
+    for (&i, &v) in arg.iter().zip(g) {
+        dx[i as usize] += v;
     }
-    // SAFETY (lifetime erasure): `job` and `f` outlive every use below, because this function
-    // does not return before `done == parts`, and no part is claimed after `next >= parts`.
-    let run: *const (dyn Fn(usize) + Sync + 'static) = unsafe { std::mem::transmute(f as *const (dyn Fn(usize) + Sync)) };
-    let job = Job { run, parts, next: AtomicUsize::new(0), done: AtomicUsize::new(0) };
-    pool.shared.job.store(&job as *const Job as usize, Ordering::SeqCst);
-    pool.shared.epoch.fetch_add(1, Ordering::AcqRel);
-    for w in &pool.workers {
-        w.unpark();
+    dx
+}
+
+/// Average pooling over the real values of each window.
+pub fn avg_pool(geo: &PoolGeometry, x: &[f32]) -> Vec<f32> {
+    let c = geo.channels;
+    let mut out = vec![0.0f32; geo.out_len()];
+    for b in 0..geo.batch {
+        for oy in 0..geo.out_h {
+            for ox in 0..geo.out_w {
+                let o = ((b * geo.out_h + oy) * geo.out_w + ox) * c;
+                let (y0, y1, x0, x1) = geo.window(oy, ox);
+                let count = ((y1 - y0) * (x1 - x0)).max(1) as f32;
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        let i = ((b * geo.in_h + iy) * geo.in_w + ix) * c;
+                        for ch in 0..c {
+                            out[o + ch] += x[i + ch];
+                        }
+                    }
+                }
+                out[o..o + c].iter_mut().for_each(|v| *v /= count);
+            }
+        }
     }
-    // SAFETY: `job` is alive for this whole scope.
-    unsafe { drain(&job) };
-    while job.done.load(Ordering::Acquire) < parts {
-        std::hint::spin_loop();
+    out
+}
+
+/// Average pooling backward: each output gradient spread evenly over its window's real values.
+pub fn avg_pool_backward(geo: &PoolGeometry, g: &[f32]) -> Vec<f32> {
+    let c = geo.channels;
+    let mut dx = vec![0.0f32; geo.batch * geo.in_h * geo.in_w * c];
+    for b in 0..geo.batch {
+        for oy in 0..geo.out_h {
+            for ox in 0..geo.out_w {
+                let o = ((b * geo.out_h + oy) * geo.out_w + ox) * c;
+                let (y0, y1, x0, x1) = geo.window(oy, ox);
+                let scale = 1.0 / ((y1 - y0) * (x1 - x0)).max(1) as f32;
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        let i = ((b * geo.in_h + iy) * geo.in_w + ix) * c;
+                        for ch in 0..c {
+                            dx[i + ch] += g[o + ch] * scale;
+                        }
+                    }
+                }
+            }
+        }
     }
-    pool.shared.job.store(0, Ordering::SeqCst);
-    while pool.shared.active.load(Ordering::SeqCst) != 0 {
-        std::hint::spin_loop();
-    }
-    drop(guard);
+    dx
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn five_by_five(pool: usize, stride: usize, pad: usize, out: usize) -> PoolGeometry {
+        PoolGeometry { batch: 1, in_h: 5, in_w: 5, channels: 1, pool_h: pool, pool_w: pool, stride_h: stride, stride_w: stride, pad_top: pad, pad_left: pad, out_h: out, out_w: out }
+    }
+
     #[test]
-    fn every_part_runs_once() {
-        for parts in [1, 2, 3, 17] {
-            let hits: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
-            run_parts(parts, &|i| {
-                hits[i].fetch_add(1, Ordering::Relaxed);
-            });
-            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
-        }
+    fn keras_reference_values() {
+        let x: Vec<f32> = (0..25).map(|v| v as f32).collect();
+        // MaxPooling2D() valid: [[6,8],[16,18]]; AvgPool2D(2, padding="same"): padding after.
+        assert_eq!(max_pool(&five_by_five(2, 2, 0, 2), &x).0, vec![6.0, 8.0, 16.0, 18.0]);
+        assert_eq!(avg_pool(&five_by_five(2, 2, 0, 3), &x), vec![3.0, 5.0, 6.5, 13.0, 15.0, 16.5, 20.5, 22.5, 24.0]);
     }
 }

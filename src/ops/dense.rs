@@ -62,28 +62,8 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
         let (Storage::Cpu(bx), Storage::Cpu(bk)) = (&*sx, &*sk);
         gemm(rows, n_out, n_in, mat(&xm, bx.as_slice(), n_in), mat(kernel, bk.as_slice(), n_out), &mut z, false);
     }
-    let bias_values = bias.map(|b| b.to_vec());
-    if let Some(b) = &bias_values {
-        for_each_row(&mut z, n_out, |_, row| row.iter_mut().zip(b).for_each(|(v, b)| *v += b));
-    }
-    // Keep the pre-activation only when a backward will need it.
     let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-    let keep_z = matches!(activation, DenseActivation::Elementwise(a) if a.derivative_needs_input());
-    let pre = if keep_z && needs_grad { Some(z.clone()) } else { None };
-    let mut y = z;
-    for_each_row(&mut y, n_out, |_, row| match activation {
-        DenseActivation::Elementwise(Activation::Linear) => {}
-        DenseActivation::Elementwise(a) => row.iter_mut().for_each(|v| *v = a.forward(*v)),
-        DenseActivation::Softmax => {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut total = 0.0;
-            row.iter_mut().for_each(|v| {
-                *v = (*v - max).exp();
-                total += *v;
-            });
-            row.iter_mut().for_each(|v| *v /= total);
-        }
-    });
+    let (y, pre) = bias_activation(z, n_out, bias, activation, needs_grad);
     let mut out_shape = x.shape().to_vec();
     *out_shape.last_mut().expect("x has an axis") = n_out;
     let has_bias = bias.is_some();
@@ -92,16 +72,7 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
     Ok(record("dense", y, &out_shape, &inputs, move |out| {
         let (xm, kernel) = (xm.detach(), kernel.detach());
         move |g: &Tensor| {
-            let gv = g.cpu_values();
-            let yv = out.cpu_values();
-            let dz = match activation {
-                DenseActivation::Elementwise(Activation::Linear) => gv.as_slice().to_vec(),
-                DenseActivation::Elementwise(a) => match &pre {
-                    Some(z) => cpu::zip3_map(gv.as_slice(), z, yv.as_slice(), |g, x, y| g * a.derivative(x, y)),
-                    None => cpu::zip_map(gv.as_slice(), yv.as_slice(), |g, y| g * a.derivative(0.0, y)),
-                },
-                DenseActivation::Softmax => cpu::softmax::softmax_backward(yv.as_slice(), gv.as_slice(), rows, n_out, 1),
-            };
+            let dz = activation_backward(g, &out, pre.as_deref(), activation, rows, n_out);
             let (sx, sk) = (xm.storage(), kernel.storage());
             let (Storage::Cpu(bx), Storage::Cpu(bk)) = (&*sx, &*sk);
             let dzm = MatRef::row_major(&dz, n_out);
@@ -123,9 +94,53 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
             };
             let mut grads = vec![dx, dw];
             if has_bias {
-                grads.push(Some(Tensor::from_vec(cpu::reduce::sum_axis(&dz, 1, rows, n_out), &[n_out])?));
+                grads.push(Some(bias_grad(&dz, rows, n_out)?));
             }
             Ok(grads)
         }
     }))
+}
+
+/// The epilogue shared by dense and convolution: add the bias to each row of `z` (rows x width),
+/// apply the activation in place. Returns the output and, when a backward will need it, the
+/// pre-activation.
+pub(crate) fn bias_activation(mut z: Vec<f32>, width: usize, bias: Option<&Tensor>, activation: DenseActivation, needs_grad: bool) -> (Vec<f32>, Option<Vec<f32>>) {
+    if let Some(b) = bias.map(|b| b.to_vec()) {
+        for_each_row(&mut z, width, |_, row| row.iter_mut().zip(&b).for_each(|(v, b)| *v += b));
+    }
+    let keep_z = matches!(activation, DenseActivation::Elementwise(a) if a.derivative_needs_input());
+    let pre = if keep_z && needs_grad { Some(z.clone()) } else { None };
+    for_each_row(&mut z, width, |_, row| match activation {
+        DenseActivation::Elementwise(Activation::Linear) => {}
+        DenseActivation::Elementwise(a) => row.iter_mut().for_each(|v| *v = a.forward(*v)),
+        DenseActivation::Softmax => {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut total = 0.0;
+            row.iter_mut().for_each(|v| {
+                *v = (*v - max).exp();
+                total += *v;
+            });
+            row.iter_mut().for_each(|v| *v /= total);
+        }
+    });
+    (z, pre)
+}
+
+/// Gradient before the activation, from the output gradient `g`, the output and (when the
+/// activation needs it) the pre-activation.
+pub(crate) fn activation_backward(g: &Tensor, out: &Tensor, pre: Option<&[f32]>, activation: DenseActivation, rows: usize, width: usize) -> Vec<f32> {
+    let (gv, yv) = (g.cpu_values(), out.cpu_values());
+    match activation {
+        DenseActivation::Elementwise(Activation::Linear) => gv.as_slice().to_vec(),
+        DenseActivation::Elementwise(a) => match pre {
+            Some(z) => cpu::zip3_map(gv.as_slice(), z, yv.as_slice(), |g, x, y| g * a.derivative(x, y)),
+            None => cpu::zip_map(gv.as_slice(), yv.as_slice(), |g, y| g * a.derivative(0.0, y)),
+        },
+        DenseActivation::Softmax => cpu::softmax::softmax_backward(yv.as_slice(), gv.as_slice(), rows, width, 1),
+    }
+}
+
+/// A bias gradient: column sums of `dz` (rows x width).
+pub(crate) fn bias_grad(dz: &[f32], rows: usize, width: usize) -> crate::Result<Tensor> {
+    Tensor::from_vec(cpu::reduce::sum_axis(dz, 1, rows, width), &[width])
 }

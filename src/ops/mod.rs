@@ -3,13 +3,16 @@
 //! new device needs kernels, not new gradient code.
 
 pub mod binary;
+pub mod conv;
 pub mod dense;
 pub mod loss;
 pub mod matmul;
 pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;
+pub mod spatial;
 pub mod unary;
 
 pub use binary::{add, div, mul, pow, sub};

@@ -6,7 +6,7 @@ use std::fmt;
 /// A compute device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Device {
-    /// Host memory, SIMD kernels on the `cpu::pool` threads.
+    /// Host memory, SIMD kernels on the `cpu::workers` threads.
     Cpu,
 }
 

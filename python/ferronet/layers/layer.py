@@ -99,6 +99,7 @@ class Layer:
         """The engine's runnable form of this layer (built once, shares the weight tensors)."""
         if self._engine is None:
             self._engine = self._make_engine_layer()
+            self._engine.set_trainable(self._trainable)
         return self._engine
 
     def _make_engine_layer(self):

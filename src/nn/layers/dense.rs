@@ -6,6 +6,7 @@ use crate::ops::{self, DenseActivation};
 use crate::tensor::shape::fmt_shape;
 use crate::nn::regularizer::{total_penalty, Regularizer};
 use crate::tensor::Tensor;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct Dense {
     pub name: String,
@@ -15,6 +16,8 @@ pub struct Dense {
     pub kernel_regularizer: Option<Regularizer>,
     pub bias_regularizer: Option<Regularizer>,
     pub activity_regularizer: Option<Regularizer>,
+    /// Frozen layers add no weight penalty (Keras regularizes trainable weights only).
+    pub trainable: AtomicBool,
 }
 
 impl Layer for Dense {
@@ -37,7 +40,14 @@ impl Layer for Dense {
     }
 
     fn penalty(&self) -> Result<Option<Tensor>> {
+        if !self.trainable.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         total_penalty(&[(self.kernel_regularizer, Some(&self.kernel)), (self.bias_regularizer, self.bias.as_ref())])
+    }
+
+    fn set_trainable(&self, trainable: bool) {
+        self.trainable.store(trainable, Ordering::Relaxed);
     }
 
     fn trainable_weights(&self) -> Vec<Tensor> {

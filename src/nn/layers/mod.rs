@@ -3,16 +3,24 @@
 //! and build the weights; these hold the same weight tensors (shared handles).
 
 mod activation;
+mod conv;
 mod dense;
 mod noise;
 mod normalization;
+mod pool;
 mod reshape;
+mod sequence;
+mod spatial;
 
 pub use activation::{ActivationKind, ActivationLayer};
 pub use dense::Dense;
 pub use noise::{Noise, NoiseKind};
 pub use normalization::{BatchNormalization, LayerNormalization};
+pub use conv::{Conv, ConvKind};
+pub use pool::Pool;
 pub use reshape::Reshape;
+pub use sequence::Sequence;
+pub use spatial::{Resize, Spatial};
 
 use super::rng::Rng;
 use crate::error::{Error, Result};

@@ -46,6 +46,9 @@ impl Layer for BatchNormalization {
     }
 
     fn penalty(&self) -> Result<Option<Tensor>> {
+        if !self.trainable.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         total_penalty(&[(self.gamma_regularizer, self.gamma.as_ref()), (self.beta_regularizer, self.beta.as_ref())])
     }
 
@@ -62,6 +65,7 @@ pub struct LayerNormalization {
     pub beta: Option<Tensor>,
     pub gamma_regularizer: Option<Regularizer>,
     pub beta_regularizer: Option<Regularizer>,
+    pub trainable: AtomicBool,
 }
 
 impl Layer for LayerNormalization {
@@ -78,6 +82,13 @@ impl Layer for LayerNormalization {
     }
 
     fn penalty(&self) -> Result<Option<Tensor>> {
+        if !self.trainable.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         total_penalty(&[(self.gamma_regularizer, self.gamma.as_ref()), (self.beta_regularizer, self.beta.as_ref())])
+    }
+
+    fn set_trainable(&self, trainable: bool) {
+        self.trainable.store(trainable, Ordering::Relaxed);
     }
 }

@@ -1,0 +1,220 @@
+//! 2-D convolution on NHWC data (1-D convolutions are the H = 1 case): forward, backward to the
+//! input and backward to the weights, by im2col + GEMM over tiles of output pixels, so the extra
+//! memory is bounded by `TILE_VALUES` whatever the input size. A 1x1, stride-1, unpadded
+//! convolution is a plain GEMM on the input. Kernel layout: Keras's (kh, kw, cin/groups, cout),
+//! which read row-major is already the (kh*kw*cin/groups) x cout GEMM operand.
+
+use super::gemm::{gemm_into, MatRef};
+use super::parallel::for_each_chunk_mut;
+
+/// Upper bound on one im2col tile (values): 4 MiB of f32.
+const TILE_VALUES: usize = 1 << 20;
+
+/// Everything about a convolution's shapes, checked once by the op.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConvGeometry {
+    pub batch: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub in_c: usize,
+    pub kernel_h: usize,
+    pub kernel_w: usize,
+    pub out_c: usize,
+    pub groups: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub dilation_h: usize,
+    pub dilation_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+impl ConvGeometry {
+    fn group_in(&self) -> usize {
+        self.in_c / self.groups
+    }
+    fn group_out(&self) -> usize {
+        self.out_c / self.groups
+    }
+    /// Rows of one group's GEMM operand: kh * kw * cin/groups.
+    fn patch_len(&self) -> usize {
+        self.kernel_h * self.kernel_w * self.group_in()
+    }
+    fn pixels(&self) -> usize {
+        self.batch * self.out_h * self.out_w
+    }
+    fn is_pointwise(&self) -> bool {
+        self.kernel_h == 1 && self.kernel_w == 1 && self.stride_h == 1 && self.stride_w == 1 && self.pad_top == 0 && self.pad_left == 0 && self.groups == 1
+    }
+    fn tile_rows(&self) -> usize {
+        (TILE_VALUES / self.patch_len().max(1)).clamp(16, 1 << 16)
+    }
+
+    /// Input position of output pixel `p`'s tap (ky, kx), or None in the padding.
+    #[inline]
+    fn source(&self, p: usize, ky: usize, kx: usize) -> Option<usize> {
+        let ox = p % self.out_w;
+        let oy = (p / self.out_w) % self.out_h;
+        let b = p / (self.out_w * self.out_h);
+        let iy = (oy * self.stride_h + ky * self.dilation_h) as isize - self.pad_top as isize;
+        let ix = (ox * self.stride_w + kx * self.dilation_w) as isize - self.pad_left as isize;
+        if iy < 0 || ix < 0 || iy as usize >= self.in_h || ix as usize >= self.in_w {
+            return None;
+        }
+        Some(((b * self.in_h + iy as usize) * self.in_w + ix as usize) * self.in_c)
+    }
+
+    /// im2col of pixels `[start, start + rows)` for group `g` into `patches` (rows x patch_len).
+    fn im2col(&self, x: &[f32], g: usize, start: usize, rows: usize, patches: &mut [f32]) {
+        let (cg, k) = (self.group_in(), self.patch_len());
+        let parallel = rows * k >= super::PARALLEL_MIN_ELEMENTS;
+        let rows_per_chunk = (super::CHUNK / k.max(1)).max(1);
+        for_each_chunk_mut(&mut patches[..rows * k], rows_per_chunk * k, parallel, |chunk, block| {
+            for (r, row) in block.chunks_mut(k).enumerate() {
+                let p = start + chunk * rows_per_chunk + r;
+                let mut at = 0;
+                for ky in 0..self.kernel_h {
+                    for kx in 0..self.kernel_w {
+                        let dst = &mut row[at..at + cg];
+                        match self.source(p, ky, kx) {
+                            Some(src) => dst.copy_from_slice(&x[src + g * cg..src + (g + 1) * cg]),
+                            None => dst.fill(0.0),
+                        }
+                        at += cg;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Scatter-add `patches` (rows x patch_len) of group `g` back into `dx` (the adjoint of im2col).
+    fn col2im(&self, patches: &[f32], g: usize, start: usize, rows: usize, dx: &mut [f32]) {
+        let (cg, k) = (self.group_in(), self.patch_len());
+        for r in 0..rows {
+            let row = &patches[r * k..(r + 1) * k];
+            let mut at = 0;
+            for ky in 0..self.kernel_h {
+                for kx in 0..self.kernel_w {
+                    if let Some(src) = self.source(start + r, ky, kx) {
+                        let dst = &mut dx[src + g * cg..src + (g + 1) * cg];
+                        dst.iter_mut().zip(&row[at..at + cg]).for_each(|(d, v)| *d += v);
+                    }
+                    at += cg;
+                }
+            }
+        }
+    }
+}
+
+/// The kernel columns of group `g` as a GEMM operand (patch_len x cout/groups).
+fn kernel_block<'a>(geo: &ConvGeometry, kernel: &'a [f32], g: usize) -> MatRef<'a> {
+    MatRef { data: kernel, offset: g * geo.group_out(), row_stride: geo.out_c as isize, col_stride: 1 }
+}
+
+/// `out` (pixels x out_c, NHWC) = conv(x, kernel). `out` is overwritten.
+pub fn conv2d_forward(geo: &ConvGeometry, x: &[f32], kernel: &[f32], out: &mut [f32]) {
+    let (k, ng) = (geo.patch_len(), geo.group_out());
+    if geo.is_pointwise() {
+        gemm_into(geo.pixels(), geo.out_c, geo.in_c, MatRef::row_major(x, geo.in_c), kernel_block(geo, kernel, 0), out, 0, geo.out_c, false);
+        return;
+    }
+    let tile = geo.tile_rows().min(geo.pixels());
+    let mut patches = vec![0.0f32; tile * k];
+    for g in 0..geo.groups {
+        let mut start = 0;
+        while start < geo.pixels() {
+            let rows = tile.min(geo.pixels() - start);
+            geo.im2col(x, g, start, rows, &mut patches);
+            gemm_into(rows, ng, k, MatRef::row_major(&patches, k), kernel_block(geo, kernel, g), out, start * geo.out_c + g * ng, geo.out_c, false);
+            start += rows;
+        }
+    }
+}
+
+/// `dx` (NHWC, zeroed by the caller or accumulated into) += conv's adjoint applied to `dy`.
+pub fn conv2d_backward_input(geo: &ConvGeometry, dy: &[f32], kernel: &[f32], dx: &mut [f32]) {
+    let (k, ng) = (geo.patch_len(), geo.group_out());
+    if geo.is_pointwise() {
+        gemm_into(geo.pixels(), geo.in_c, geo.out_c, MatRef::row_major(dy, geo.out_c), MatRef::row_major(kernel, geo.out_c).t(), dx, 0, geo.in_c, true);
+        return;
+    }
+    let tile = geo.tile_rows().min(geo.pixels());
+    let mut patches = vec![0.0f32; tile * k];
+    for g in 0..geo.groups {
+        let mut start = 0;
+        while start < geo.pixels() {
+            let rows = tile.min(geo.pixels() - start);
+            let dy_block = MatRef { data: dy, offset: start * geo.out_c + g * ng, row_stride: geo.out_c as isize, col_stride: 1 };
+            gemm_into(rows, k, ng, dy_block, kernel_block(geo, kernel, g).t(), &mut patches, 0, k, false);
+            geo.col2im(&patches, g, start, rows, dx);
+            start += rows;
+        }
+    }
+}
+
+/// `dkernel` (Keras layout, zeroed by the caller or accumulated into) += patches^T @ dy.
+pub fn conv2d_backward_kernel(geo: &ConvGeometry, x: &[f32], dy: &[f32], dkernel: &mut [f32]) {
+    let (k, ng) = (geo.patch_len(), geo.group_out());
+    if geo.is_pointwise() {
+        gemm_into(geo.in_c, geo.out_c, geo.pixels(), MatRef::row_major(x, geo.in_c).t(), MatRef::row_major(dy, geo.out_c), dkernel, 0, geo.out_c, true);
+        return;
+    }
+    let tile = geo.tile_rows().min(geo.pixels());
+    let mut patches = vec![0.0f32; tile * k];
+    for g in 0..geo.groups {
+        let mut start = 0;
+        while start < geo.pixels() {
+            let rows = tile.min(geo.pixels() - start);
+            geo.im2col(x, g, start, rows, &mut patches);
+            let dy_block = MatRef { data: dy, offset: start * geo.out_c + g * ng, row_stride: geo.out_c as isize, col_stride: 1 };
+            gemm_into(k, ng, rows, MatRef::row_major(&patches, k).t(), dy_block, dkernel, g * ng, geo.out_c, true);
+            start += rows;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geometry(h: usize, w: usize, cin: usize, k: usize, cout: usize, stride: usize, pad: usize) -> ConvGeometry {
+        let out_h = (h + 2 * pad - k) / stride + 1;
+        let out_w = (w + 2 * pad - k) / stride + 1;
+        ConvGeometry {
+            batch: 1, in_h: h, in_w: w, in_c: cin, kernel_h: k, kernel_w: k, out_c: cout, groups: 1,
+            stride_h: stride, stride_w: stride, dilation_h: 1, dilation_w: 1, pad_top: pad, pad_left: pad, out_h, out_w,
+        }
+    }
+
+    #[test]
+    fn keras_same_padding_stride_two_with_ones() {
+        // keras-api.md: Conv2D(1, 3, strides=2, padding="same", ones) on a 5x5 arange image.
+        let geo = geometry(5, 5, 1, 3, 1, 2, 1);
+        let x: Vec<f32> = (0..25).map(|v| v as f32).collect();
+        let mut out = vec![0.0; 9];
+        conv2d_forward(&geo, &x, &[1.0; 9], &mut out);
+        assert_eq!(out, vec![12.0, 27.0, 24.0, 63.0, 108.0, 81.0, 72.0, 117.0, 84.0]);
+    }
+
+    #[test]
+    fn backward_input_is_the_adjoint_of_forward() {
+        // <conv(x), y> == <x, conv^T(y)> for random x, y.
+        let geo = geometry(6, 5, 3, 3, 4, 2, 1);
+        let x: Vec<f32> = (0..6 * 5 * 3).map(|i| ((i * 7919) % 13) as f32 - 6.0).collect();
+        let w: Vec<f32> = (0..9 * 3 * 4).map(|i| ((i * 104729) % 11) as f32 - 5.0).collect();
+        let y: Vec<f32> = (0..geo.out_h * geo.out_w * 4).map(|i| ((i * 31) % 7) as f32 - 3.0).collect();
+        let mut out = vec![0.0; y.len()];
+        conv2d_forward(&geo, &x, &w, &mut out);
+        let mut dx = vec![0.0; x.len()];
+        conv2d_backward_input(&geo, &y, &w, &mut dx);
+        let lhs: f64 = out.iter().zip(&y).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+        let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+        assert!((lhs - rhs).abs() < 1e-6 * lhs.abs().max(1.0));
+        let mut dw = vec![0.0; w.len()];
+        conv2d_backward_kernel(&geo, &x, &y, &mut dw);
+        let rhs_w: f64 = w.iter().zip(&dw).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+        assert!((lhs - rhs_w).abs() < 1e-6 * lhs.abs().max(1.0));
+    }
+}

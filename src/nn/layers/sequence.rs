@@ -1,0 +1,47 @@
+//! A layer made of layers run in order (SeparableConv2D = depthwise then pointwise).
+
+use super::{ForwardContext, Layer};
+use crate::error::Result;
+use crate::ops;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+pub struct Sequence {
+    pub name: String,
+    pub layers: Vec<Arc<dyn Layer>>,
+}
+
+impl Layer for Sequence {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
+        let mut h = x.clone();
+        for layer in &self.layers {
+            h = layer.forward(&h, ctx)?;
+        }
+        Ok(h)
+    }
+
+    fn trainable_weights(&self) -> Vec<Tensor> {
+        self.layers.iter().flat_map(|l| l.trainable_weights()).collect()
+    }
+
+    fn penalty(&self) -> Result<Option<Tensor>> {
+        let mut total: Option<Tensor> = None;
+        for layer in &self.layers {
+            if let Some(p) = layer.penalty()? {
+                total = Some(match total {
+                    Some(t) => ops::add(&t, &p)?,
+                    None => p,
+                });
+            }
+        }
+        Ok(total)
+    }
+
+    fn set_trainable(&self, trainable: bool) {
+        self.layers.iter().for_each(|l| l.set_trainable(trainable));
+    }
+}

@@ -1,0 +1,213 @@
+//! Convolutions on NHWC tensors: `conv2d` (grouped, strided, dilated; depthwise is groups = in
+//! channels) and `conv2d_transpose`, with the bias and activation fused like `dense`. 1-D
+//! convolutions are 2-D ones with height 1 (the layers reshape). Gradients: input, kernel, bias.
+
+use super::dense::{activation_backward, bias_activation, bias_grad, DenseActivation};
+use super::record;
+use crate::cpu::conv::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, ConvGeometry};
+use crate::error::{Error, Result};
+use crate::tensor::shape::fmt_shape;
+use crate::tensor::Tensor;
+
+/// How the input is padded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    Valid,
+    /// Output size ceil(in / stride); the odd pixel of padding goes after (bottom/right).
+    Same,
+    /// Conv1D: all padding before, so output t sees inputs up to t.
+    Causal,
+}
+
+/// Strides, dilation, padding and groups of a convolution or pooling window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConvSpec {
+    pub strides: [usize; 2],
+    pub dilation: [usize; 2],
+    pub padding: Padding,
+    pub groups: usize,
+}
+
+/// Output size and padding before, for one spatial axis (Keras/TF rules).
+pub fn axis_geometry(op: &str, input: usize, kernel: usize, stride: usize, dilation: usize, padding: Padding) -> Result<(usize, usize)> {
+    if stride == 0 || dilation == 0 || kernel == 0 {
+        return Err(Error::value(op, "kernel size, strides and dilation of at least 1", format!("kernel {kernel}, stride {stride}, dilation {dilation}")));
+    }
+    let span = dilation * (kernel - 1) + 1;
+    match padding {
+        Padding::Valid => {
+            if input < span {
+                return Err(Error::shape(op, format!("an input of at least {span} along each axis for a 'valid' kernel of {kernel} (dilation {dilation})"), format!("{input}")));
+            }
+            Ok(((input - span) / stride + 1, 0))
+        }
+        Padding::Same => {
+            let out = input.div_ceil(stride);
+            let total = ((out.max(1) - 1) * stride + span).saturating_sub(input);
+            Ok((out, total / 2))
+        }
+        Padding::Causal => Ok((input.div_ceil(stride), span - 1)),
+    }
+}
+
+/// The geometry of `x` (N, H, W, C) convolved with `kernel` (kh, kw, C/groups, out).
+pub fn geometry(op: &str, x: &[usize], kernel: &[usize], spec: &ConvSpec) -> Result<ConvGeometry> {
+    if x.len() != 4 || kernel.len() != 4 {
+        return Err(Error::shape(op, "a 4-D input (batch, height, width, channels) and a 4-D kernel", format!("input {} and kernel {}", fmt_shape(x), fmt_shape(kernel))));
+    }
+    let groups = spec.groups.max(1);
+    if x[3] != kernel[2] * groups || kernel[3] % groups != 0 {
+        return Err(Error::shape(
+            op,
+            format!("input with {} channels ({} groups of {}) and filters divisible by the groups", kernel[2] * groups, groups, kernel[2]),
+            format!("input {} and kernel {}", fmt_shape(x), fmt_shape(kernel)),
+        ));
+    }
+    if spec.padding == Padding::Causal && kernel[0] != 1 {
+        return Err(Error::value(op, "causal padding on 1-D convolutions only", "a 2-D kernel"));
+    }
+    let (out_h, pad_top) = axis_geometry(op, x[1], kernel[0], spec.strides[0], spec.dilation[0], if spec.padding == Padding::Causal { Padding::Valid } else { spec.padding })?;
+    let (out_w, pad_left) = axis_geometry(op, x[2], kernel[1], spec.strides[1], spec.dilation[1], spec.padding)?;
+    Ok(ConvGeometry {
+        batch: x[0],
+        in_h: x[1],
+        in_w: x[2],
+        in_c: x[3],
+        kernel_h: kernel[0],
+        kernel_w: kernel[1],
+        out_c: kernel[3],
+        groups,
+        stride_h: spec.strides[0],
+        stride_w: spec.strides[1],
+        dilation_h: spec.dilation[0],
+        dilation_w: spec.dilation[1],
+        pad_top,
+        pad_left,
+        out_h,
+        out_w,
+    })
+}
+
+fn check_bias(op: &str, bias: Option<&Tensor>, channels: usize) -> Result<()> {
+    match bias {
+        Some(b) if b.shape() != [channels] => Err(Error::shape(op, format!("bias of shape ({channels},)"), fmt_shape(b.shape()))),
+        _ => Ok(()),
+    }
+}
+
+/// `activation(conv(x, kernel) + bias)` on NHWC `x` with a (kh, kw, C/groups, out) kernel.
+///
+/// # Errors
+/// `Shape` when the ranks, channel counts, groups or bias do not fit, or a 'valid' kernel is
+/// larger than the input; `Value` for zero strides, dilation or kernel size.
+pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, activation: DenseActivation) -> Result<Tensor> {
+    let op = "conv2d";
+    let geo = geometry(op, x.shape(), kernel.shape(), spec)?;
+    check_bias(op, bias, geo.out_c)?;
+    let (xv, kv) = (x.to_vec(), kernel.to_vec());
+    let rows = geo.batch * geo.out_h * geo.out_w;
+    let mut z = vec![0.0f32; rows * geo.out_c];
+    conv2d_forward(&geo, &xv, &kv, &mut z);
+    let mut inputs = vec![x, kernel];
+    inputs.extend(bias);
+    let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+    let (y, pre) = bias_activation(z, geo.out_c, bias, activation, needs_grad);
+    let (x_needs, kernel_needs, has_bias) = (x.requires_grad(), kernel.requires_grad(), bias.is_some());
+    let shape = [geo.batch, geo.out_h, geo.out_w, geo.out_c];
+    Ok(record(op, y, &shape, &inputs, move |out| {
+        let (x_shape, k_shape) = (x.shape().to_vec(), kernel.shape().to_vec());
+        move |g: &Tensor| {
+            let dz = activation_backward(g, &out, pre.as_deref(), activation, rows, geo.out_c);
+            let dx = if x_needs {
+                let mut dx = vec![0.0f32; xv.len()];
+                conv2d_backward_input(&geo, &dz, &kv, &mut dx);
+                Some(Tensor::from_vec(dx, &x_shape)?)
+            } else {
+                None
+            };
+            let dk = if kernel_needs {
+                let mut dk = vec![0.0f32; kv.len()];
+                conv2d_backward_kernel(&geo, &xv, &dz, &mut dk);
+                Some(Tensor::from_vec(dk, &k_shape)?)
+            } else {
+                None
+            };
+            let mut grads = vec![dx, dk];
+            if has_bias {
+                grads.push(Some(bias_grad(&dz, rows, geo.out_c)?));
+            }
+            Ok(grads)
+        }
+    }))
+}
+
+/// Keras's output length of a transposed convolution along one axis.
+pub fn transpose_length(input: usize, kernel: usize, stride: usize, dilation: usize, padding: Padding, output_padding: Option<usize>) -> usize {
+    let span = dilation * (kernel - 1) + 1;
+    match output_padding {
+        None => match padding {
+            Padding::Valid | Padding::Causal => input * stride + span.saturating_sub(stride),
+            Padding::Same => input * stride,
+        },
+        Some(extra) => {
+            let pad = if padding == Padding::Same { span / 2 } else { 0 };
+            ((input.max(1) - 1) * stride + span + extra).saturating_sub(2 * pad)
+        }
+    }
+}
+
+/// Transposed convolution of NHWC `x` with a Keras (kh, kw, filters, C) kernel: the adjoint of
+/// `conv2d` from (N, H', W', filters) to `x`'s shape, then bias and activation.
+///
+/// # Errors
+/// As `conv2d`, and `Shape` when the requested output size does not map back onto `x`.
+pub fn conv2d_transpose(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, output_padding: Option<[usize; 2]>, activation: DenseActivation) -> Result<Tensor> {
+    let op = "conv2d_transpose";
+    if x.ndim() != 4 || kernel.ndim() != 4 || x.shape()[3] != kernel.shape()[3] {
+        return Err(Error::shape(op, "a 4-D input whose channels match the kernel's last axis", format!("input {} and kernel {}", fmt_shape(x.shape()), fmt_shape(kernel.shape()))));
+    }
+    let (ks, xs) = (kernel.shape(), x.shape());
+    let out_h = transpose_length(xs[1], ks[0], spec.strides[0], spec.dilation[0], spec.padding, output_padding.map(|p| p[0]));
+    let out_w = transpose_length(xs[2], ks[1], spec.strides[1], spec.dilation[1], spec.padding, output_padding.map(|p| p[1]));
+    let forward_spec = ConvSpec { groups: 1, ..*spec };
+    let geo = geometry(op, &[xs[0], out_h, out_w, ks[2]], ks, &forward_spec)?;
+    if geo.out_h != xs[1] || geo.out_w != xs[2] {
+        return Err(Error::shape(op, format!("an output_padding that maps {}x{} back onto the input", out_h, out_w), fmt_shape(xs)));
+    }
+    check_bias(op, bias, geo.in_c)?;
+    let (xv, kv) = (x.to_vec(), kernel.to_vec());
+    let rows = geo.batch * out_h * out_w;
+    let mut z = vec![0.0f32; rows * geo.in_c];
+    conv2d_backward_input(&geo, &xv, &kv, &mut z);
+    let mut inputs = vec![x, kernel];
+    inputs.extend(bias);
+    let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+    let (y, pre) = bias_activation(z, geo.in_c, bias, activation, needs_grad);
+    let (x_needs, kernel_needs, has_bias) = (x.requires_grad(), kernel.requires_grad(), bias.is_some());
+    let shape = [geo.batch, out_h, out_w, geo.in_c];
+    Ok(record(op, y, &shape, &inputs, move |out| {
+        let (x_shape, k_shape) = (x.shape().to_vec(), kernel.shape().to_vec());
+        move |g: &Tensor| {
+            let dz = activation_backward(g, &out, pre.as_deref(), activation, rows, geo.in_c);
+            let dx = if x_needs {
+                let mut dx = vec![0.0f32; xv.len()];
+                conv2d_forward(&geo, &dz, &kv, &mut dx);
+                Some(Tensor::from_vec(dx, &x_shape)?)
+            } else {
+                None
+            };
+            let dk = if kernel_needs {
+                let mut dk = vec![0.0f32; kv.len()];
+                conv2d_backward_kernel(&geo, &dz, &xv, &mut dk);
+                Some(Tensor::from_vec(dk, &k_shape)?)
+            } else {
+                None
+            };
+            let mut grads = vec![dx, dk];
+            if has_bias {
+                grads.push(Some(bias_grad(&dz, rows, geo.in_c)?));
+            }
+            Ok(grads)
+        }
+    }))
+}

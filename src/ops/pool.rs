@@ -1,0 +1,63 @@
+//! Max and average pooling on NHWC tensors (1-D pooling: height 1).
+
+use super::conv::{axis_geometry, Padding};
+use super::record;
+use crate::cpu::pool::{avg_pool, avg_pool_backward, max_pool, max_pool_backward, PoolGeometry};
+use crate::error::{Error, Result};
+use crate::tensor::shape::fmt_shape;
+use crate::tensor::Tensor;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolKind {
+    Max,
+    Average,
+}
+
+/// Pool NHWC `x` with `pool` windows every `strides`; "same" pads after first, like Keras.
+///
+/// # Errors
+/// `Shape` for a non-4-D input or a 'valid' window larger than the input; `Value` for zero
+/// sizes or strides.
+pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Tensor> {
+    let op = if kind == PoolKind::Max { "max_pool" } else { "average_pool" };
+    if x.ndim() != 4 {
+        return Err(Error::shape(op, "a 4-D input (batch, height, width, channels)", fmt_shape(x.shape())));
+    }
+    let s = x.shape();
+    let (out_h, pad_top) = axis_geometry(op, s[1], pool[0], strides[0], 1, padding)?;
+    let (out_w, pad_left) = axis_geometry(op, s[2], pool[1], strides[1], 1, padding)?;
+    let geo = PoolGeometry {
+        batch: s[0],
+        in_h: s[1],
+        in_w: s[2],
+        channels: s[3],
+        pool_h: pool[0],
+        pool_w: pool[1],
+        stride_h: strides[0],
+        stride_w: strides[1],
+        pad_top,
+        pad_left,
+        out_h,
+        out_w,
+    };
+    let xv = x.to_vec();
+    let shape = [s[0], out_h, out_w, s[3]];
+    let in_shape = s.to_vec();
+    match kind {
+        PoolKind::Max => {
+            let (values, arg) = max_pool(&geo, &xv);
+            Ok(record(op, values, &shape, &[x], move |_| {
+                move |g: &Tensor| {
+                    let dx = max_pool_backward(&arg, g.cpu_values().as_slice(), xv.len());
+                    Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
+                }
+            }))
+        }
+        PoolKind::Average => {
+            let values = avg_pool(&geo, &xv);
+            Ok(record(op, values, &shape, &[x], move |_| {
+                move |g: &Tensor| Ok(vec![Some(Tensor::from_vec(avg_pool_backward(&geo, g.cpu_values().as_slice()), &in_shape)?)])
+            }))
+        }
+    }
+}
