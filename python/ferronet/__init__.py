@@ -7,7 +7,15 @@
 [3.0, 6.0]
 """
 
-from ferronet import (
+import os as _os
+
+# The engine allocates with mimalloc; by default it hands freed pages back to the OS after 10 ms,
+# and a training step's large buffers then come back as fresh pages that the kernel must fault in
+# and zero (a third of a convnet step, W3 in BENCHMARKS.md). Keep them; the memory is reused on
+# the next step. Set MIMALLOC_PURGE_DELAY yourself to choose otherwise.
+_os.environ.setdefault("MIMALLOC_PURGE_DELAY", "-1")
+
+from ferronet import (  # noqa: E402
     activations,
     callbacks,
     datasets,
@@ -23,10 +31,10 @@ from ferronet import (
     regularizers,
     utils,
 )
-from ferronet._core import Tensor, __version__
-from ferronet._grad_mode import enable_grad, no_grad
-from ferronet.layers import Input
-from ferronet.models import Sequential
+from ferronet._core import Tensor, __version__  # noqa: E402
+from ferronet._grad_mode import enable_grad, no_grad  # noqa: E402
+from ferronet.layers import Input  # noqa: E402
+from ferronet.models import Sequential  # noqa: E402
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "Sequential", "Input", "activations", "callbacks",

@@ -173,6 +173,20 @@ fn parse_activation(name: &str) -> crate::Result<DenseActivation> {
     })
 }
 
+/// 2-D convolution of NHWC `x` with a (kh, kw, in/groups, out) kernel (Keras `ops.conv`).
+#[pyfunction]
+#[pyo3(signature = (x, kernel, strides = 1, padding = "valid", dilation_rate = 1, groups = 1))]
+fn conv(py: Python<'_>, x: &Bound<'_, PyAny>, kernel: &Bound<'_, PyAny>, strides: usize, padding: &str, dilation_rate: usize, groups: usize) -> PyT {
+    let padding = match padding.to_lowercase().as_str() {
+        "valid" => crate::ops::conv::Padding::Valid,
+        "same" => crate::ops::conv::Padding::Same,
+        other => return Err(Error::value("conv", "padding 'valid' or 'same'", format!("'{other}'")).into()),
+    };
+    let spec = crate::ops::conv::ConvSpec { strides: [strides; 2], dilation: [dilation_rate; 2], padding, groups };
+    let (x, k) = (t(x, "conv")?, t(kernel, "conv")?);
+    run(py, move || crate::ops::conv::conv2d(&x, &k, None, &spec, DenseActivation::Elementwise(Activation::Linear)))
+}
+
 /// Fused `activation(x @ kernel + bias)`.
 #[pyfunction]
 #[pyo3(signature = (x, kernel, bias = None, activation = "linear"))]
@@ -270,6 +284,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mean, m)?)?;
     m.add_function(wrap_pyfunction!(max, m)?)?;
     m.add_function(wrap_pyfunction!(dense, m)?)?;
+    m.add_function(wrap_pyfunction!(conv, m)?)?;
     m.add_function(wrap_pyfunction!(mean_squared_error, m)?)?;
     m.add_function(wrap_pyfunction!(mean_absolute_error, m)?)?;
     m.add_function(wrap_pyfunction!(huber, m)?)?;

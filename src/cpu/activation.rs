@@ -121,8 +121,9 @@ impl Activation {
     pub fn derivative(&self, x: f32, y: f32) -> f32 {
         match *self {
             Activation::Linear => 1.0,
+            // From the output: y > 0 exactly where x > 0, so the op need not keep its input.
             Activation::Relu => {
-                if x > 0.0 {
+                if y > 0.0 {
                     1.0
                 } else {
                     0.0
@@ -189,7 +190,7 @@ impl Activation {
 
     /// Whether `derivative` needs the input `x` (else the output `y` suffices).
     pub fn derivative_needs_input(&self) -> bool {
-        !matches!(self, Activation::Linear | Activation::Sigmoid | Activation::Tanh)
+        !matches!(self, Activation::Linear | Activation::Relu | Activation::Sigmoid | Activation::Tanh)
     }
 }
 

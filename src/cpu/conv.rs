@@ -74,13 +74,27 @@ impl ConvGeometry {
         for_each_chunk_mut(&mut patches[..rows * k], rows_per_chunk * k, parallel, |chunk, block| {
             for (r, row) in block.chunks_mut(k).enumerate() {
                 let p = start + chunk * rows_per_chunk + r;
+                let ox = p % self.out_w;
+                let oy = (p / self.out_w) % self.out_h;
+                let b = p / (self.out_w * self.out_h);
+                let y0 = (oy * self.stride_h) as isize - self.pad_top as isize;
+                let x0 = (ox * self.stride_w) as isize - self.pad_left as isize;
                 let mut at = 0;
                 for ky in 0..self.kernel_h {
+                    let iy = y0 + (ky * self.dilation_h) as isize;
+                    let row_ok = iy >= 0 && (iy as usize) < self.in_h;
                     for kx in 0..self.kernel_w {
+                        let ix = x0 + (kx * self.dilation_w) as isize;
                         let dst = &mut row[at..at + cg];
-                        match self.source(p, ky, kx) {
-                            Some(src) => dst.copy_from_slice(&x[src + g * cg..src + (g + 1) * cg]),
-                            None => dst.fill(0.0),
+                        if row_ok && ix >= 0 && (ix as usize) < self.in_w {
+                            let src = ((b * self.in_h + iy as usize) * self.in_w + ix as usize) * self.in_c + g * cg;
+                            if cg == 1 {
+                                dst[0] = x[src];
+                            } else {
+                                dst.copy_from_slice(&x[src..src + cg]);
+                            }
+                        } else {
+                            dst.fill(0.0);
                         }
                         at += cg;
                     }

@@ -19,6 +19,16 @@ pub const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
 /// Elements per parallel chunk: fixed, so results never depend on the thread count.
 pub const CHUNK: usize = 1 << 13;
 
+/// A buffer of `n` floats for a kernel that overwrites every element (a GEMM without
+/// accumulation, a convolution forward): skips zeroing megabytes that are written next.
+pub fn uninit(n: usize) -> Vec<f32> {
+    let mut v = Vec::with_capacity(n);
+    // SAFETY: f32 has no invalid bit patterns, and callers overwrite every element before any
+    // read (documented contract of this function).
+    unsafe { v.set_len(n) };
+    v
+}
+
 /// `out[i] = f(x[i])`.
 pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     let mut out = vec![0.0f32; x.len()];

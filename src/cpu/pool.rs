@@ -36,31 +36,61 @@ impl PoolGeometry {
     }
 }
 
-/// Max pooling: values and, per output, the input index of the (first) maximum.
-pub fn max_pool(geo: &PoolGeometry, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+/// Max pooling values (NaN propagates, as in NumPy).
+pub fn max_pool(geo: &PoolGeometry, x: &[f32]) -> Vec<f32> {
     let c = geo.channels;
     let mut out = vec![f32::NEG_INFINITY; geo.out_len()];
-    let mut arg = vec![0u32; geo.out_len()];
-    for b in 0..geo.batch {
+    let per_image = geo.out_h * geo.out_w * c;
+    super::parallel::for_each_chunk_mut(&mut out, per_image.max(1), geo.out_len() >= super::PARALLEL_MIN_ELEMENTS, |b, image| {
         for oy in 0..geo.out_h {
             for ox in 0..geo.out_w {
-                let o = ((b * geo.out_h + oy) * geo.out_w + ox) * c;
+                let o = (oy * geo.out_w + ox) * c;
                 let (y0, y1, x0, x1) = geo.window(oy, ox);
+                let dst = &mut image[o..o + c];
                 for iy in y0..y1 {
                     for ix in x0..x1 {
                         let i = ((b * geo.in_h + iy) * geo.in_w + ix) * c;
-                        for ch in 0..c {
-                            let v = x[i + ch];
-                            if v > out[o + ch] || (v.is_nan() && !out[o + ch].is_nan()) {
-                                out[o + ch] = v;
-                                arg[o + ch] = (i + ch) as u32;
-                            }
+                        // `!(v <= d)` takes v when it is larger or NaN: vectorises as compare+blend.
+                        dst.iter_mut().zip(&x[i..i + c]).for_each(|(d, &v)| *d = if !(v <= *d) { v } else { *d });
+                    }
+                }
+            }
+        }
+    });
+    out
+}
+
+/// Max pooling values and, per output, the input index of its window's first maximum (what the
+/// backward needs; inference calls `max_pool` and skips the bookkeeping).
+pub fn max_pool_with_argmax(geo: &PoolGeometry, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+    let c = geo.channels;
+    let mut out = vec![f32::NEG_INFINITY; geo.out_len()];
+    let mut arg = vec![0u32; geo.out_len()];
+    let per_image = (geo.out_h * geo.out_w * c).max(1);
+    let arg_base = super::parallel::SharedMut(arg.as_mut_ptr());
+    let arg_base = &arg_base;
+    super::parallel::for_each_chunk_mut(&mut out, per_image, geo.out_len() >= super::PARALLEL_MIN_ELEMENTS, |b, image| {
+        // SAFETY: image `b`'s block of `arg` is touched by this part only.
+        let image_arg = unsafe { std::slice::from_raw_parts_mut(arg_base.0.add(b * per_image), image.len()) };
+        for oy in 0..geo.out_h {
+            for ox in 0..geo.out_w {
+                let o = (oy * geo.out_w + ox) * c;
+                let (y0, y1, x0, x1) = geo.window(oy, ox);
+                let (best, index) = (&mut image[o..o + c], &mut image_arg[o..o + c]);
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        let i = ((b * geo.in_h + iy) * geo.in_w + ix) * c;
+                        for ((bv, iv), (ch, &v)) in best.iter_mut().zip(index.iter_mut()).zip(x[i..i + c].iter().enumerate()) {
+                            // Strictly larger (or NaN) replaces: the first maximum wins.
+                            let take = !(v <= *bv);
+                            *bv = if take { v } else { *bv };
+                            *iv = if take { (i + ch) as u32 } else { *iv };
                         }
                     }
                 }
             }
         }
-    }
+    });
     (out, arg)
 }
 
@@ -134,7 +164,8 @@ mod tests {
     fn keras_reference_values() {
         let x: Vec<f32> = (0..25).map(|v| v as f32).collect();
         // MaxPooling2D() valid: [[6,8],[16,18]]; AvgPool2D(2, padding="same"): padding after.
-        assert_eq!(max_pool(&five_by_five(2, 2, 0, 2), &x).0, vec![6.0, 8.0, 16.0, 18.0]);
+        assert_eq!(max_pool(&five_by_five(2, 2, 0, 2), &x), vec![6.0, 8.0, 16.0, 18.0]);
+        assert_eq!(max_pool_with_argmax(&five_by_five(2, 2, 0, 2), &x), (vec![6.0, 8.0, 16.0, 18.0], vec![6, 8, 16, 18]));
         assert_eq!(avg_pool(&five_by_five(2, 2, 0, 3), &x), vec![3.0, 5.0, 6.5, 13.0, 15.0, 16.5, 20.5, 22.5, 24.0]);
     }
 }

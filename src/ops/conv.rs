@@ -104,10 +104,9 @@ pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpe
     let op = "conv2d";
     let geo = geometry(op, x.shape(), kernel.shape(), spec)?;
     check_bias(op, bias, geo.out_c)?;
-    let (xv, kv) = (x.to_vec(), kernel.to_vec());
     let rows = geo.batch * geo.out_h * geo.out_w;
-    let mut z = vec![0.0f32; rows * geo.out_c];
-    conv2d_forward(&geo, &xv, &kv, &mut z);
+    let mut z = crate::cpu::uninit(rows * geo.out_c);
+    conv2d_forward(&geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), &mut z);
     let mut inputs = vec![x, kernel];
     inputs.extend(bias);
     let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
@@ -115,20 +114,22 @@ pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpe
     let (x_needs, kernel_needs, has_bias) = (x.requires_grad(), kernel.requires_grad(), bias.is_some());
     let shape = [geo.batch, geo.out_h, geo.out_w, geo.out_c];
     Ok(record(op, y, &shape, &inputs, move |out| {
-        let (x_shape, k_shape) = (x.shape().to_vec(), kernel.shape().to_vec());
+        let (x, kernel) = (x.detach(), kernel.detach());
         move |g: &Tensor| {
+            let (xv, kv) = (x.cpu_values(), kernel.cpu_values());
+            let (xv, kv) = (xv.as_slice(), kv.as_slice());
             let dz = activation_backward(g, &out, pre.as_deref(), activation, rows, geo.out_c);
             let dx = if x_needs {
                 let mut dx = vec![0.0f32; xv.len()];
-                conv2d_backward_input(&geo, &dz, &kv, &mut dx);
-                Some(Tensor::from_vec(dx, &x_shape)?)
+                conv2d_backward_input(&geo, &dz, kv, &mut dx);
+                Some(Tensor::from_vec(dx, x.shape())?)
             } else {
                 None
             };
             let dk = if kernel_needs {
                 let mut dk = vec![0.0f32; kv.len()];
-                conv2d_backward_kernel(&geo, &xv, &dz, &mut dk);
-                Some(Tensor::from_vec(dk, &k_shape)?)
+                conv2d_backward_kernel(&geo, xv, &dz, &mut dk);
+                Some(Tensor::from_vec(dk, kernel.shape())?)
             } else {
                 None
             };

@@ -105,22 +105,37 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
 /// apply the activation in place. Returns the output and, when a backward will need it, the
 /// pre-activation.
 pub(crate) fn bias_activation(mut z: Vec<f32>, width: usize, bias: Option<&Tensor>, activation: DenseActivation, needs_grad: bool) -> (Vec<f32>, Option<Vec<f32>>) {
-    if let Some(b) = bias.map(|b| b.to_vec()) {
-        for_each_row(&mut z, width, |_, row| row.iter_mut().zip(&b).for_each(|(v, b)| *v += b));
-    }
+    let bias = bias.map(|b| b.to_vec());
     let keep_z = matches!(activation, DenseActivation::Elementwise(a) if a.derivative_needs_input());
-    let pre = if keep_z && needs_grad { Some(z.clone()) } else { None };
-    for_each_row(&mut z, width, |_, row| match activation {
-        DenseActivation::Elementwise(Activation::Linear) => {}
-        DenseActivation::Elementwise(a) => row.iter_mut().for_each(|v| *v = a.forward(*v)),
-        DenseActivation::Softmax => {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut total = 0.0;
-            row.iter_mut().for_each(|v| {
-                *v = (*v - max).exp();
-                total += *v;
-            });
-            row.iter_mut().for_each(|v| *v /= total);
+    let add_bias = |row: &mut [f32]| {
+        if let Some(b) = &bias {
+            row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+        }
+    };
+    let pre = if keep_z && needs_grad {
+        for_each_row(&mut z, width, |_, row| add_bias(row));
+        Some(z.clone())
+    } else {
+        None
+    };
+    let bias_done = pre.is_some();
+    // One pass over the output: bias (unless done above) and activation together.
+    for_each_row(&mut z, width, |_, row| {
+        if !bias_done {
+            add_bias(row);
+        }
+        match activation {
+            DenseActivation::Elementwise(Activation::Linear) => {}
+            DenseActivation::Elementwise(a) => row.iter_mut().for_each(|v| *v = a.forward(*v)),
+            DenseActivation::Softmax => {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut total = 0.0;
+                row.iter_mut().for_each(|v| {
+                    *v = (*v - max).exp();
+                    total += *v;
+                });
+                row.iter_mut().for_each(|v| *v /= total);
+            }
         }
     });
     (z, pre)

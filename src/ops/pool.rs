@@ -2,7 +2,7 @@
 
 use super::conv::{axis_geometry, Padding};
 use super::record;
-use crate::cpu::pool::{avg_pool, avg_pool_backward, max_pool, max_pool_backward, PoolGeometry};
+use crate::cpu::pool::{avg_pool, avg_pool_backward, max_pool, max_pool_backward, max_pool_with_argmax, PoolGeometry};
 use crate::error::{Error, Result};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
@@ -40,21 +40,25 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2],
         out_h,
         out_w,
     };
-    let xv = x.to_vec();
+    let xv = x.cpu_values();
     let shape = [s[0], out_h, out_w, s[3]];
     let in_shape = s.to_vec();
     match kind {
         PoolKind::Max => {
-            let (values, arg) = max_pool(&geo, &xv);
+            let in_len = xv.as_slice().len();
+            if !(crate::autograd::is_grad_enabled() && x.requires_grad()) {
+                return Ok(Tensor::from_vec(max_pool(&geo, xv.as_slice()), &shape)?);
+            }
+            let (values, arg) = max_pool_with_argmax(&geo, xv.as_slice());
             Ok(record(op, values, &shape, &[x], move |_| {
                 move |g: &Tensor| {
-                    let dx = max_pool_backward(&arg, g.cpu_values().as_slice(), xv.len());
+                    let dx = max_pool_backward(&arg, g.cpu_values().as_slice(), in_len);
                     Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
                 }
             }))
         }
         PoolKind::Average => {
-            let values = avg_pool(&geo, &xv);
+            let values = avg_pool(&geo, xv.as_slice());
             Ok(record(op, values, &shape, &[x], move |_| {
                 move |g: &Tensor| Ok(vec![Some(Tensor::from_vec(avg_pool_backward(&geo, g.cpu_values().as_slice()), &in_shape)?)])
             }))

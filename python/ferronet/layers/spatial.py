@@ -134,6 +134,10 @@ class SpatialLayer(Layer):
         if any(d is not None and d <= 0 for d in spatial_out):
             raise ValueError(f"{self.name}: {what} gives an empty output {tuple(spatial_out)} for input shape {tuple(input_shape)}")
 
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # the rank and output-size checks
+        self.built = True
+
     def _ensure_built(self, input_shape):
         super()._ensure_built(input_shape)
         expected = getattr(self, "_input_channels", None)
