@@ -2,7 +2,7 @@
 8x8 handwritten digits: the same two Conv2D + MaxPooling2D blocks, Flatten, Dropout(0.5) and a
 softmax Dense, with "same" padding so the small images survive two poolings (8 -> 4 -> 2).
 
-Run: python examples/convnet.py [--epochs 20] [--batch-size 32]
+Run: python examples/convnet.py [--epochs 25] [--batch-size 32]
 
 Prints the model summary, the training progress, then the test loss and accuracy; exits with
 status 1 if the test accuracy is below 0.97. The code is Keras code: `import keras` in place of
@@ -46,7 +46,7 @@ def build_model():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)

@@ -25,3 +25,7 @@ python -m pip install --quiet --force-reinstall "$(ls dist/ferronet-*.whl)[test]
 echo "== pytest =="
 # Run from outside the source tree so the installed wheel, not python/, is what gets imported.
 (cd tests && python -m pytest -q -p no:cacheprovider "$@" .)
+
+echo "== docstring examples (pytest --doctest-modules on the installed package) =="
+PACKAGE_DIR=$(cd / && python -c "import ferronet, os; print(os.path.dirname(ferronet.__file__))")
+(cd / && python -m pytest -q -p no:cacheprovider --doctest-modules "$PACKAGE_DIR")

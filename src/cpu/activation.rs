@@ -109,6 +109,8 @@ impl Activation {
                     max_value
                 } else if x >= threshold {
                     x
+                } else if negative_slope == 0.0 {
+                    0.0 // not -0.0, which 0 * (negative) would give
                 } else {
                     negative_slope * (x - threshold)
                 }

@@ -103,6 +103,53 @@ impl ConvGeometry {
         });
     }
 
+    /// im2col in tap-major order: `patches[t * rows + r]` for patch entry t of pixel start + r.
+    /// For few input channels (the first layer of an image model) this writes long contiguous
+    /// runs, where the pixel-major layout writes a handful of floats per pixel and tap.
+    fn im2col_tap_major(&self, x: &[f32], g: usize, start: usize, rows: usize, patches: &mut [f32]) {
+        let cg = self.group_in();
+        let mut origin = Vec::with_capacity(rows); // (image offset, first input row, first input column)
+        for r in 0..rows {
+            let p = start + r;
+            let ox = p % self.out_w;
+            let oy = (p / self.out_w) % self.out_h;
+            let b = p / (self.out_w * self.out_h);
+            origin.push((b * self.in_h, (oy * self.stride_h) as isize - self.pad_top as isize, (ox * self.stride_w) as isize - self.pad_left as isize));
+        }
+        let taps = self.kernel_h * self.kernel_w;
+        let parallel = rows * taps * cg >= super::PARALLEL_MIN_ELEMENTS;
+        for_each_chunk_mut(&mut patches[..rows * taps * cg], rows, parallel, |entry, dst| {
+            let (tap, ci) = (entry / cg, entry % cg);
+            let (ky, kx) = (tap / self.kernel_w, tap % self.kernel_w);
+            let (dy, dx) = ((ky * self.dilation_h) as isize, (kx * self.dilation_w) as isize);
+            for (d, &(image, y0, x0)) in dst.iter_mut().zip(&origin) {
+                let (iy, ix) = (y0 + dy, x0 + dx);
+                *d = if iy >= 0 && ix >= 0 && (iy as usize) < self.in_h && (ix as usize) < self.in_w {
+                    x[((image + iy as usize) * self.in_w + ix as usize) * self.in_c + g * cg + ci]
+                } else {
+                    0.0
+                };
+            }
+        });
+    }
+
+    /// Few input channels per group: use the tap-major im2col.
+    fn tap_major(&self) -> bool {
+        self.group_in() < 8
+    }
+
+    /// The patch tile as a GEMM operand (rows x patch_len), in whichever layout im2col wrote.
+    fn fill_patches<'a>(&self, x: &[f32], g: usize, start: usize, rows: usize, patches: &'a mut [f32]) -> MatRef<'a> {
+        let k = self.patch_len();
+        if self.tap_major() {
+            self.im2col_tap_major(x, g, start, rows, patches);
+            MatRef { data: patches, offset: 0, row_stride: 1, col_stride: rows as isize }
+        } else {
+            self.im2col(x, g, start, rows, patches);
+            MatRef::row_major(patches, k)
+        }
+    }
+
     /// Scatter-add `patches` (rows x patch_len) of group `g` back into `dx` (the adjoint of im2col).
     fn col2im(&self, patches: &[f32], g: usize, start: usize, rows: usize, dx: &mut [f32]) {
         let (cg, k) = (self.group_in(), self.patch_len());
@@ -140,8 +187,8 @@ pub fn conv2d_forward(geo: &ConvGeometry, x: &[f32], kernel: &[f32], out: &mut [
         let mut start = 0;
         while start < geo.pixels() {
             let rows = tile.min(geo.pixels() - start);
-            geo.im2col(x, g, start, rows, &mut patches);
-            gemm_into(rows, ng, k, MatRef::row_major(&patches, k), kernel_block(geo, kernel, g), out, start * geo.out_c + g * ng, geo.out_c, false);
+            let a = geo.fill_patches(x, g, start, rows, &mut patches);
+            gemm_into(rows, ng, k, a, kernel_block(geo, kernel, g), out, start * geo.out_c + g * ng, geo.out_c, false);
             start += rows;
         }
     }
@@ -181,9 +228,9 @@ pub fn conv2d_backward_kernel(geo: &ConvGeometry, x: &[f32], dy: &[f32], dkernel
         let mut start = 0;
         while start < geo.pixels() {
             let rows = tile.min(geo.pixels() - start);
-            geo.im2col(x, g, start, rows, &mut patches);
+            let a = geo.fill_patches(x, g, start, rows, &mut patches);
             let dy_block = MatRef { data: dy, offset: start * geo.out_c + g * ng, row_stride: geo.out_c as isize, col_stride: 1 };
-            gemm_into(k, ng, rows, MatRef::row_major(&patches, k).t(), dy_block, dkernel, g * ng, geo.out_c, true);
+            gemm_into(k, ng, rows, a.t(), dy_block, dkernel, g * ng, geo.out_c, true);
             start += rows;
         }
     }

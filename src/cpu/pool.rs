@@ -50,8 +50,8 @@ pub fn max_pool(geo: &PoolGeometry, x: &[f32]) -> Vec<f32> {
                 for iy in y0..y1 {
                     for ix in x0..x1 {
                         let i = ((b * geo.in_h + iy) * geo.in_w + ix) * c;
-                        // `!(v <= d)` takes v when it is larger or NaN: vectorises as compare+blend.
-                        dst.iter_mut().zip(&x[i..i + c]).for_each(|(d, &v)| *d = if !(v <= *d) { v } else { *d });
+                        // Larger or NaN replaces; a NaN already there stays (v > NaN is false).
+                        dst.iter_mut().zip(&x[i..i + c]).for_each(|(d, &v)| *d = if v > *d || v.is_nan() { v } else { *d });
                     }
                 }
             }
@@ -82,7 +82,7 @@ pub fn max_pool_with_argmax(geo: &PoolGeometry, x: &[f32]) -> (Vec<f32>, Vec<u32
                         let i = ((b * geo.in_h + iy) * geo.in_w + ix) * c;
                         for ((bv, iv), (ch, &v)) in best.iter_mut().zip(index.iter_mut()).zip(x[i..i + c].iter().enumerate()) {
                             // Strictly larger (or NaN) replaces: the first maximum wins.
-                            let take = !(v <= *bv);
+                            let take = v > *bv || (v.is_nan() && !bv.is_nan());
                             *bv = if take { v } else { *bv };
                             *iv = if take { (i + ch) as u32 } else { *iv };
                         }

@@ -168,13 +168,37 @@ pub fn conv2d_transpose(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec
         return Err(Error::shape(op, "a 4-D input whose channels match the kernel's last axis", format!("input {} and kernel {}", fmt_shape(x.shape()), fmt_shape(kernel.shape()))));
     }
     let (ks, xs) = (kernel.shape(), x.shape());
-    let out_h = transpose_length(xs[1], ks[0], spec.strides[0], spec.dilation[0], spec.padding, output_padding.map(|p| p[0]));
-    let out_w = transpose_length(xs[2], ks[1], spec.strides[1], spec.dilation[1], spec.padding, output_padding.map(|p| p[1]));
-    let forward_spec = ConvSpec { groups: 1, ..*spec };
-    let geo = geometry(op, &[xs[0], out_h, out_w, ks[2]], ks, &forward_spec)?;
-    if geo.out_h != xs[1] || geo.out_w != xs[2] {
-        return Err(Error::shape(op, format!("an output_padding that maps {}x{} back onto the input", out_h, out_w), fmt_shape(xs)));
+    if spec.strides.contains(&0) || spec.dilation.contains(&0) || ks[0] == 0 || ks[1] == 0 {
+        return Err(Error::value(op, "kernel size, strides and dilation of at least 1", format!("kernel {}, strides {:?}, dilation {:?}", fmt_shape(ks), spec.strides, spec.dilation)));
     }
+    // Keras's rule: the full transposed output ((in - 1) * stride + span) is cropped to the
+    // output length, `max(0, full - out) / 2` from the start. As a convolution from the output
+    // back to `x`, that crop is the padding before.
+    let axis = |a: usize| {
+        let span = spec.dilation[a] * (ks[a] - 1) + 1;
+        let out = transpose_length(xs[a + 1], ks[a], spec.strides[a], spec.dilation[a], spec.padding, output_padding.map(|p| p[a]));
+        let full = (xs[a + 1].max(1) - 1) * spec.strides[a] + span;
+        (out, full.saturating_sub(out) / 2)
+    };
+    let ((out_h, pad_top), (out_w, pad_left)) = (axis(0), axis(1));
+    let geo = ConvGeometry {
+        batch: xs[0],
+        in_h: out_h,
+        in_w: out_w,
+        in_c: ks[2],
+        kernel_h: ks[0],
+        kernel_w: ks[1],
+        out_c: ks[3],
+        groups: 1,
+        stride_h: spec.strides[0],
+        stride_w: spec.strides[1],
+        dilation_h: spec.dilation[0],
+        dilation_w: spec.dilation[1],
+        pad_top,
+        pad_left,
+        out_h: xs[1],
+        out_w: xs[2],
+    };
     check_bias(op, bias, geo.in_c)?;
     let (xv, kv) = (x.to_vec(), kernel.to_vec());
     let rows = geo.batch * out_h * out_w;

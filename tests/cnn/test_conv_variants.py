@@ -47,6 +47,10 @@ TRANSPOSE_CASES = {
     "output_padding_valid": ((1, 3, 4, 2), dict(filters=2, kernel_size=3, strides=2, output_padding=1)),
     "output_padding_same": ((2, 4, 3, 2), dict(filters=3, kernel_size=3, strides=2, padding="same", output_padding=1)),
     "output_padding_same_even": ((1, 3, 3, 2), dict(filters=2, kernel_size=4, strides=(2, 3), padding="same", output_padding=(1, 2))),
+    # "same" with an even kernel and output_padding 0: Keras's output (in-1)*s is a crop of the full
+    # transpose (crop max(0, (in-1)*s + k - out) // 2), though no "same" conv maps it back to `in`.
+    "output_padding_same_even_kernel_zero": ((1, 5, 4, 2), dict(filters=2, kernel_size=2, padding="same", output_padding=0)),
+    "output_padding_same_even_kernel_stride3": ((1, 3, 2, 2), dict(filters=2, kernel_size=(2, 4), strides=(3, 2), padding="same", output_padding=(2, 0))),
     "dilation2": ((2, 4, 4, 2), dict(filters=2, kernel_size=3, dilation_rate=2, padding="same")),
     "channels_first": ((2, 2, 4, 3), dict(filters=3, kernel_size=3, strides=2, data_format="channels_first")),
     "tanh_no_bias": ((1, 3, 3, 2), dict(filters=2, kernel_size=2, strides=2, activation="tanh", use_bias=False)),

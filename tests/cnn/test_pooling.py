@@ -87,6 +87,18 @@ def test_max_pooling_of_all_negative_values_ignores_the_padding():
     np.testing.assert_array_equal(L.MaxPooling1D(2, padding="same")(x[:, 0]).numpy(), ref.pool(x[:, 0].astype(np.float64), 2, padding="same"))
 
 
+def test_max_pooling_propagates_nan():
+    # NaN anywhere in a window gives NaN, wherever it sits (as NumPy, JAX and torch).
+    n = np.nan
+    x = np.array([[[n], [1.0], [1.0], [n], [n], [n], [-1.0], [2.0]]], np.float32)
+    np.testing.assert_array_equal(L.MaxPooling1D(2)(x).numpy().ravel(), [n, n, n, 2.0])
+    np.testing.assert_array_equal(L.MaxPooling1D(3, strides=1, padding="same")(x).numpy().ravel(), [n, n, n, n, n, n, n, 2.0])
+    image = np.zeros((1, 4, 4, 1), np.float32)
+    image[0, 0, 0, 0] = n
+    np.testing.assert_array_equal(L.MaxPooling2D()(image).numpy()[0, :, :, 0], [[n, 0], [0, 0]])
+    np.testing.assert_array_equal(L.GlobalMaxPooling2D()(image).numpy(), [[n]])
+
+
 def test_pooling_layer_contract():
     check_layer(lambda: L.MaxPooling2D(padding="same"), (5, 5, 2), (3, 3, 2), [])
     check_layer(lambda: L.AveragePooling1D(3, strides=2), (9, 2), (4, 2), [])

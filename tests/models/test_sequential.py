@@ -52,10 +52,13 @@ def test_keras_shaped_script_runs_as_written():
     assert re.search(r"^41/41 - \d+s - \d+(us|ms)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4} - val_accuracy: \d\.\d{4} - val_loss: \d\.\d{4}$", out.stdout, re.M)
 
 
-def test_demo_reaches_095_on_digits():
-    out = subprocess.run([sys.executable, "-m", "ferronet.demo"], capture_output=True, text=True, timeout=300)
+@pytest.mark.parametrize("model, target", [("dense", 0.95), ("convnet", 0.97)])
+def test_demo_reaches_its_target_on_digits(model, target):
+    args = [sys.executable, "-m", "ferronet.demo"] + ([] if model == "convnet" else ["--model", model])
+    out = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert float(re.search(r"test accuracy ([0-9.]+)", out.stdout).group(1)) >= 0.95
+    assert ("conv2d (Conv2D)" in out.stdout) == (model == "convnet")  # the default is the convnet
+    assert float(re.search(r"test accuracy ([0-9.]+)", out.stdout).group(1)) >= target
 
 
 def test_set_weights_with_keras_layout_gives_numpy_predictions():

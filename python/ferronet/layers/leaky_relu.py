@@ -11,8 +11,8 @@ class LeakyReLU(Layer):
 
     Example:
     >>> import ferronet as fn
-    >>> fn.layers.LeakyReLU()(fn.tensor([[-1.0, 2.0]])).numpy().round(3).tolist()
-    [[-0.3, 2.0]]
+    >>> fn.layers.LeakyReLU(negative_slope=0.5)(fn.tensor([[-1.0, 2.0]])).numpy().tolist()
+    [[-0.5, 2.0]]
     """
 
     def __init__(self, negative_slope=0.3, **kwargs):
