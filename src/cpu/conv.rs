@@ -108,26 +108,40 @@ impl ConvGeometry {
     /// runs, where the pixel-major layout writes a handful of floats per pixel and tap.
     fn im2col_tap_major(&self, x: &[f32], g: usize, start: usize, rows: usize, patches: &mut [f32]) {
         let cg = self.group_in();
-        let mut origin = Vec::with_capacity(rows); // (image offset, first input row, first input column)
+        // Per pixel: its window's first input row and column, and whether the whole window lies
+        // inside the image (always, for 'valid' padding): then no bounds checks are needed.
+        let mut origin = Vec::with_capacity(rows);
         for r in 0..rows {
             let p = start + r;
             let ox = p % self.out_w;
             let oy = (p / self.out_w) % self.out_h;
             let b = p / (self.out_w * self.out_h);
-            origin.push((b * self.in_h, (oy * self.stride_h) as isize - self.pad_top as isize, (ox * self.stride_w) as isize - self.pad_left as isize));
+            let y0 = (oy * self.stride_h) as isize - self.pad_top as isize;
+            let x0 = (ox * self.stride_w) as isize - self.pad_left as isize;
+            let inside = y0 >= 0
+                && x0 >= 0
+                && (y0 as usize) + (self.kernel_h - 1) * self.dilation_h < self.in_h
+                && (x0 as usize) + (self.kernel_w - 1) * self.dilation_w < self.in_w;
+            let base = if inside { ((b * self.in_h + y0 as usize) * self.in_w + x0 as usize) * self.in_c + g * cg } else { usize::MAX };
+            origin.push((base, b * self.in_h, y0, x0));
         }
         let taps = self.kernel_h * self.kernel_w;
         let parallel = rows * taps * cg >= super::PARALLEL_MIN_ELEMENTS;
         for_each_chunk_mut(&mut patches[..rows * taps * cg], rows, parallel, |entry, dst| {
             let (tap, ci) = (entry / cg, entry % cg);
             let (ky, kx) = (tap / self.kernel_w, tap % self.kernel_w);
-            let (dy, dx) = ((ky * self.dilation_h) as isize, (kx * self.dilation_w) as isize);
-            for (d, &(image, y0, x0)) in dst.iter_mut().zip(&origin) {
-                let (iy, ix) = (y0 + dy, x0 + dx);
-                *d = if iy >= 0 && ix >= 0 && (iy as usize) < self.in_h && (ix as usize) < self.in_w {
-                    x[((image + iy as usize) * self.in_w + ix as usize) * self.in_c + g * cg + ci]
+            let (dy, dx) = (ky * self.dilation_h, kx * self.dilation_w);
+            let shift = (dy * self.in_w + dx) * self.in_c + ci;
+            for (d, &(base, image, y0, x0)) in dst.iter_mut().zip(&origin) {
+                *d = if base != usize::MAX {
+                    x[base + shift]
                 } else {
-                    0.0
+                    let (iy, ix) = (y0 + dy as isize, x0 + dx as isize);
+                    if iy >= 0 && ix >= 0 && (iy as usize) < self.in_h && (ix as usize) < self.in_w {
+                        x[((image + iy as usize) * self.in_w + ix as usize) * self.in_c + g * cg + ci]
+                    } else {
+                        0.0
+                    }
                 };
             }
         });
@@ -182,7 +196,7 @@ pub fn conv2d_forward(geo: &ConvGeometry, x: &[f32], kernel: &[f32], out: &mut [
         return;
     }
     let tile = geo.tile_rows().min(geo.pixels());
-    let mut patches = vec![0.0f32; tile * k];
+    let mut patches = super::uninit(tile * k); // im2col / the GEMM writes every element
     for g in 0..geo.groups {
         let mut start = 0;
         while start < geo.pixels() {
@@ -202,7 +216,7 @@ pub fn conv2d_backward_input(geo: &ConvGeometry, dy: &[f32], kernel: &[f32], dx:
         return;
     }
     let tile = geo.tile_rows().min(geo.pixels());
-    let mut patches = vec![0.0f32; tile * k];
+    let mut patches = super::uninit(tile * k); // im2col / the GEMM writes every element
     for g in 0..geo.groups {
         let mut start = 0;
         while start < geo.pixels() {
@@ -223,7 +237,7 @@ pub fn conv2d_backward_kernel(geo: &ConvGeometry, x: &[f32], dy: &[f32], dkernel
         return;
     }
     let tile = geo.tile_rows().min(geo.pixels());
-    let mut patches = vec![0.0f32; tile * k];
+    let mut patches = super::uninit(tile * k); // im2col / the GEMM writes every element
     for g in 0..geo.groups {
         let mut start = 0;
         while start < geo.pixels() {

@@ -126,7 +126,7 @@ pub(crate) fn bias_activation(mut z: Vec<f32>, width: usize, bias: Option<&Tenso
         }
         match activation {
             DenseActivation::Elementwise(Activation::Linear) => {}
-            DenseActivation::Elementwise(a) => row.iter_mut().for_each(|v| *v = a.forward(*v)),
+            DenseActivation::Elementwise(a) => a.apply_in_place(row),
             DenseActivation::Softmax => {
                 let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let mut total = 0.0;
