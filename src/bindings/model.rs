@@ -559,6 +559,19 @@ impl Samples {
         Ok(Samples { _array: array.into_any().unbind(), ptr, len, shape })
     }
 
+    fn dataset<'a>(&'a self, y: &'a Samples, w: Option<&'a Samples>) -> Result<Dataset<'a>> {
+        Dataset::new(self.values(), &self.shape, y.values(), &y.shape, w.map(|w| w.values()))
+    }
+
+    /// Inputs, targets and optional per-sample weights of a loop.
+    fn triple(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>, w: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<(Self, Self, Option<Self>)> {
+        let weights = match w {
+            Some(w) if !w.is_none() => Some(Samples::new(w, what)?),
+            _ => None,
+        };
+        Ok((Samples::new(x, what)?, Samples::new(y, what)?, weights))
+    }
+
     fn values(&self) -> &[f32] {
         // SAFETY: see the Send impl.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
@@ -625,14 +638,10 @@ impl PyModel {
         callback: Option<Py<PyAny>>,
         every_batch: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let (xs, ys) = (Samples::new(x, "fit")?, Samples::new(y, "fit")?);
-        let ws = match sample_weight {
-            Some(w) if !w.is_none() => Some(Samples::new(w, "fit")?),
-            _ => None,
-        };
+        let (xs, ys, ws) = Samples::triple(x, y, sample_weight, "fit")?;
         let mut h = hook(callback, every_batch);
         let result = py.detach(|| {
-            let data = Dataset::new(xs.values(), &xs.shape, ys.values(), &ys.shape, ws.as_ref().map(|w| w.values()))?;
+            let data = xs.dataset(&ys, ws.as_ref())?;
             let mut rng = Rng::new(seed);
             self.with_compiled(|c| c.fit_epoch(&self.sequential, &data, batch_size, shuffle, &mut rng, &mut h))
         });
@@ -652,14 +661,10 @@ impl PyModel {
         callback: Option<Py<PyAny>>,
         every_batch: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let (xs, ys) = (Samples::new(x, "evaluate")?, Samples::new(y, "evaluate")?);
-        let ws = match sample_weight {
-            Some(w) if !w.is_none() => Some(Samples::new(w, "evaluate")?),
-            _ => None,
-        };
+        let (xs, ys, ws) = Samples::triple(x, y, sample_weight, "evaluate")?;
         let mut h = hook(callback, every_batch);
         let result = py.detach(|| {
-            let data = Dataset::new(xs.values(), &xs.shape, ys.values(), &ys.shape, ws.as_ref().map(|w| w.values()))?;
+            let data = xs.dataset(&ys, ws.as_ref())?;
             self.with_compiled(|c| c.evaluate(&self.sequential, &data, batch_size, &mut Rng::new(0), &mut h))
         });
         let logs = finish(result, h)?;
@@ -669,13 +674,9 @@ impl PyModel {
     /// `train_on_batch` / `test_on_batch`: one step on the whole input, metrics reset first.
     #[pyo3(signature = (x, y, sample_weight, train, seed))]
     fn on_batch<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>, y: &Bound<'py, PyAny>, sample_weight: Option<&Bound<'py, PyAny>>, train: bool, seed: u64) -> PyResult<Bound<'py, PyDict>> {
-        let (xs, ys) = (Samples::new(x, "on_batch")?, Samples::new(y, "on_batch")?);
-        let ws = match sample_weight {
-            Some(w) if !w.is_none() => Some(Samples::new(w, "on_batch")?),
-            _ => None,
-        };
+        let (xs, ys, ws) = Samples::triple(x, y, sample_weight, "on_batch")?;
         let logs = py.detach(|| {
-            let data = Dataset::new(xs.values(), &xs.shape, ys.values(), &ys.shape, ws.as_ref().map(|w| w.values()))?;
+            let data = xs.dataset(&ys, ws.as_ref())?;
             self.with_compiled(|c| c.single_batch(&self.sequential, &data, train, &mut Rng::new(seed)))
         })?;
         logs_dict(py, &logs)
