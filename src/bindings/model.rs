@@ -6,7 +6,7 @@ use super::convert::{as_float32_array, tensor_to_numpy, to_tensor};
 use super::tensor::{detached, PyTensor};
 use crate::cpu::activation::Activation;
 use crate::error::{Error, Result};
-use crate::nn::layers::{ActivationKind, ActivationLayer, BatchNormalization, Conv, ConvKind, Dense, ForwardContext, Layer, LayerNormalization, Noise, NoiseKind, Pool, Reshape, Resize, Sequence, Spatial};
+use crate::nn::layers::{ActivationKind, ActivationLayer, ActivityRegularization, BatchNormalization, Conv, ConvKind, Dense, ForwardContext, Layer, LayerNormalization, Noise, NoiseKind, Pool, Reshape, Resize, Sequence, Spatial};
 use crate::ops::conv::{ConvSpec, Padding};
 use crate::ops::pool::PoolKind;
 use crate::nn::regularizer::Regularizer;
@@ -218,6 +218,13 @@ impl PyLayer {
     #[staticmethod]
     fn cropping(name: String, cropping: [[usize; 2]; 2], channels_first: bool) -> Self {
         PyLayer { inner: Arc::new(Spatial { name, resize: Resize::Cropping(cropping), channels_first }) }
+    }
+
+    /// The identity plus an activity penalty `{"l1": .., "l2": ..}` on its input.
+    #[staticmethod]
+    fn activity_regularization(name: String, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let regularizer = Regularizer { l1: get(config, "l1", 0.0)?, l2: get(config, "l2", 0.0)? };
+        Ok(PyLayer { inner: Arc::new(ActivityRegularization { name, regularizer }) })
     }
 
     /// Engine layers run in order, as one layer.

@@ -335,3 +335,17 @@ def test_frozen_batch_normalization_gamma_penalty_is_not_in_the_loss():
     x, y = np.ones((4, 2), np.float32), np.zeros((4, 2), np.float32)
     base = model(trainable=False).evaluate(x, y, verbose=0)
     assert model(trainable=False, gamma_regularizer=regularizers.L2(0.1)).evaluate(x, y, verbose=0) == base
+
+
+def test_activity_regularizer_on_any_layer_and_activity_regularization_layer():
+    # Keras: an activity penalty is l2 * sum(y^2) / batch, on any layer (BatchNormalization
+    # applies it through a wrapper) and as its own layer.
+    x = np.array([[1.0, -1.0], [3.0, -3.0]], np.float32)
+    for layer in (fn.layers.ActivityRegularization(l2=0.5),
+                  fn.layers.BatchNormalization(activity_regularizer=fn.regularizers.L2(0.5))):
+        model = fn.Sequential([fn.Input((2,)), layer])
+        model.compile(fn.optimizers.SGD(0.0), "mse")
+        y = model.predict(x, verbose=0)
+        loss = model.evaluate(x, np.zeros_like(x), verbose=0)
+        expected = np.mean(y.astype(np.float64) ** 2) + 0.5 * np.sum(y.astype(np.float64) ** 2) / 2
+        assert loss == pytest.approx(expected, rel=1e-5), type(layer).__name__

@@ -1,6 +1,7 @@
 """Keras layers, one per file (the conv and pooling families share a file each)."""
 
 from ferronet.layers.activation import Activation
+from ferronet.layers.activity_regularization import ActivityRegularization
 from ferronet.layers.batch_normalization import BatchNormalization
 from ferronet.layers.conv import Conv1D, Conv2D
 from ferronet.layers.conv2d_transpose import Conv2DTranspose
@@ -45,7 +46,7 @@ _ALIASES = {"Convolution1D": Conv1D, "Convolution2D": Conv2D, "Convolution2DTran
             "GlobalAvgPool2D": GlobalAveragePooling2D, "GlobalMaxPool1D": GlobalMaxPooling1D,
             "GlobalMaxPool2D": GlobalMaxPooling2D}
 
-_CLASSES = (Activation, AveragePooling1D, AveragePooling2D, BatchNormalization, Conv1D, Conv2D, Conv2DTranspose, Cropping2D,
+_CLASSES = (Activation, ActivityRegularization, AveragePooling1D, AveragePooling2D, BatchNormalization, Conv1D, Conv2D, Conv2DTranspose, Cropping2D,
             Dense, DepthwiseConv2D, Dropout, ELU, Flatten, GaussianDropout, GaussianNoise, GlobalAveragePooling1D,
             GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, InputLayer, LayerNormalization, LeakyReLU,
             MaxPooling1D, MaxPooling2D, ReLU, Reshape, SeparableConv2D, Softmax, UpSampling2D, ZeroPadding2D)

@@ -10,6 +10,8 @@ from ferronet.layers.spatial import (SpatialLayer, check_positive_int, conv_outp
 class ConvLayer(SpatialLayer):
     """Shared parts of the convolution layers (not used directly)."""
 
+    _native_activity = True  # the engine's convolution applies activity_regularizer itself
+
     def _setup_window(self, rank, kernel_size, strides, padding, data_format, dilation_rate, allowed_padding=("valid", "same")):
         owner = type(self).__name__
         self.rank = rank

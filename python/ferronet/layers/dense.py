@@ -23,6 +23,8 @@ class Dense(Layer):
     (1, 3)
     """
 
+    _native_activity = True  # the engine's Dense applies activity_regularizer itself
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):

@@ -3,7 +3,7 @@ Subclasses declare weights in `build` and say how the engine runs them in `_engi
 
 import numpy as np
 
-from ferronet import _core, _random
+from ferronet import _core, _random, regularizers
 from ferronet._naming import to_snake_case, unique_name
 
 
@@ -14,12 +14,18 @@ class Layer:
         trainable: whether the layer's weights are updated by training. Default True.
         name: a unique name; default the snake_case class name with a counter.
         dtype: only "float32" (or None) is supported.
+        activity_regularizer: a penalty on the layer's output, divided by the batch size.
     """
+
+    _native_activity = False
 
     def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
         input_shape = kwargs.pop("input_shape", None)
         input_dim = kwargs.pop("input_dim", None)
         kwargs.pop("autocast", None)
+        # Any layer takes an activity regularizer (Keras's base Layer does); layers that apply it
+        # themselves (Dense, convolutions) set `_native_activity` and handle it in the engine.
+        self.activity_regularizer = regularizers.get(kwargs.pop("activity_regularizer", None))
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments {sorted(kwargs)}")
         if dtype not in (None, "float32"):
@@ -98,8 +104,12 @@ class Layer:
     def _engine_layer(self):
         """The engine's runnable form of this layer (built once, shares the weight tensors)."""
         if self._engine is None:
-            self._engine = self._make_engine_layer()
-            self._engine.set_trainable(self._trainable)
+            engine = self._make_engine_layer()
+            if self.activity_regularizer is not None and not self._native_activity:
+                penalty = _core.Layer.activity_regularization(f"{self.name}/activity", regularizers.spec(self.activity_regularizer))
+                engine = _core.Layer.sequence(self.name, [engine, penalty])
+            engine.set_trainable(self._trainable)
+            self._engine = engine
         return self._engine
 
     def _make_engine_layer(self):

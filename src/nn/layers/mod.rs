@@ -3,6 +3,7 @@
 //! and build the weights; these hold the same weight tensors (shared handles).
 
 mod activation;
+mod activity;
 mod conv;
 mod dense;
 mod noise;
@@ -13,6 +14,7 @@ mod sequence;
 mod spatial;
 
 pub use activation::{ActivationKind, ActivationLayer};
+pub use activity::ActivityRegularization;
 pub use dense::Dense;
 pub use noise::{Noise, NoiseKind};
 pub use normalization::{BatchNormalization, LayerNormalization};

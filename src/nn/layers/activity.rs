@@ -1,0 +1,26 @@
+//! ActivityRegularization: the identity, plus a penalty on its input added to the loss (divided
+//! by the batch size, as Keras does). Also how an `activity_regularizer=` reaches layers that do
+//! not apply one themselves.
+
+use super::{ForwardContext, Layer};
+use crate::error::Result;
+use crate::nn::regularizer::Regularizer;
+use crate::ops;
+use crate::tensor::Tensor;
+
+pub struct ActivityRegularization {
+    pub name: String,
+    pub regularizer: Regularizer,
+}
+
+impl Layer for ActivityRegularization {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
+        let batch = x.shape().first().copied().unwrap_or(1).max(1) as f32;
+        ctx.losses.push(ops::mul(&self.regularizer.penalty(x)?, &Tensor::scalar(1.0 / batch))?);
+        Ok(x.clone())
+    }
+}
