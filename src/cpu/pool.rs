@@ -60,46 +60,37 @@ pub fn max_pool(geo: &PoolGeometry, x: &[f32]) -> Vec<f32> {
     out
 }
 
-/// Max pooling values and, per output, the input index of its window's first maximum (what the
-/// backward needs; inference calls `max_pool` and skips the bookkeeping).
-pub fn max_pool_with_argmax(geo: &PoolGeometry, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+/// Max pooling backward: each output gradient goes to the first input of its window that equals
+/// the window's maximum (the forward's output). Written as float masks over the contiguous
+/// channels so it vectorises; no argmax is stored by the forward pass.
+pub fn max_pool_backward(geo: &PoolGeometry, x: &[f32], out: &[f32], g: &[f32]) -> Vec<f32> {
     let c = geo.channels;
-    let mut out = vec![f32::NEG_INFINITY; geo.out_len()];
-    let mut arg = vec![0u32; geo.out_len()];
-    let per_image = (geo.out_h * geo.out_w * c).max(1);
-    let arg_base = super::parallel::SharedMut(arg.as_mut_ptr());
-    let arg_base = &arg_base;
-    super::parallel::for_each_chunk_mut(&mut out, per_image, geo.out_len() >= super::PARALLEL_MIN_ELEMENTS, |b, image| {
-        // SAFETY: image `b`'s block of `arg` is touched by this part only.
-        let image_arg = unsafe { std::slice::from_raw_parts_mut(arg_base.0.add(b * per_image), image.len()) };
+    let mut dx = vec![0.0f32; geo.batch * geo.in_h * geo.in_w * c];
+    let image_in = geo.in_h * geo.in_w * c;
+    let parallel = dx.len() >= super::PARALLEL_MIN_ELEMENTS;
+    super::parallel::for_each_chunk_mut(&mut dx, image_in.max(1), parallel, |b, dx_image| {
+        let mut remaining = vec![0.0f32; c];
         for oy in 0..geo.out_h {
             for ox in 0..geo.out_w {
-                let o = (oy * geo.out_w + ox) * c;
+                let o = ((b * geo.out_h + oy) * geo.out_w + ox) * c;
                 let (y0, y1, x0, x1) = geo.window(oy, ox);
-                let (best, index) = (&mut image[o..o + c], &mut image_arg[o..o + c]);
+                remaining.fill(1.0);
+                let (best, grad) = (&out[o..o + c], &g[o..o + c]);
                 for iy in y0..y1 {
                     for ix in x0..x1 {
-                        let i = ((b * geo.in_h + iy) * geo.in_w + ix) * c;
-                        for ((bv, iv), (ch, &v)) in best.iter_mut().zip(index.iter_mut()).zip(x[i..i + c].iter().enumerate()) {
-                            // Strictly larger (or NaN) replaces: the first maximum wins.
-                            let take = v > *bv || (v.is_nan() && !bv.is_nan());
-                            *bv = if take { v } else { *bv };
-                            *iv = if take { (i + ch) as u32 } else { *iv };
+                        let i = (iy * geo.in_w + ix) * c;
+                        let xs = &x[b * image_in + i..b * image_in + i + c];
+                        let d = &mut dx_image[i..i + c];
+                        for ch in 0..c {
+                            let hit = if xs[ch] == best[ch] { remaining[ch] } else { 0.0 };
+                            d[ch] += grad[ch] * hit;
+                            remaining[ch] -= hit;
                         }
                     }
                 }
             }
         }
     });
-    (out, arg)
-}
-
-/// Max pooling backward: each output gradient goes to its window's maximum.
-pub fn max_pool_backward(arg: &[u32], g: &[f32], in_len: usize) -> Vec<f32> {
-    let mut dx = vec![0.0f32; in_len];
-    for (&i, &v) in arg.iter().zip(g) {
-        dx[i as usize] += v;
-    }
     dx
 }
 
@@ -165,7 +156,11 @@ mod tests {
         let x: Vec<f32> = (0..25).map(|v| v as f32).collect();
         // MaxPooling2D() valid: [[6,8],[16,18]]; AvgPool2D(2, padding="same"): padding after.
         assert_eq!(max_pool(&five_by_five(2, 2, 0, 2), &x), vec![6.0, 8.0, 16.0, 18.0]);
-        assert_eq!(max_pool_with_argmax(&five_by_five(2, 2, 0, 2), &x), (vec![6.0, 8.0, 16.0, 18.0], vec![6, 8, 16, 18]));
+        // Ties: the gradient goes to the first maximum only.
+        let geo = five_by_five(2, 2, 0, 2);
+        let flat = vec![1.0f32; 25];
+        let dx = max_pool_backward(&geo, &flat, &max_pool(&geo, &flat), &[1.0; 4]);
+        assert_eq!((dx[0], dx[1], dx[5], dx[6], dx.iter().sum::<f32>()), (1.0, 0.0, 0.0, 0.0, 4.0));
         assert_eq!(avg_pool(&five_by_five(2, 2, 0, 3), &x), vec![3.0, 5.0, 6.5, 13.0, 15.0, 16.5, 20.5, 22.5, 24.0]);
     }
 }

@@ -147,6 +147,10 @@ pub(crate) fn activation_backward(g: &Tensor, out: &Tensor, pre: Option<&[f32]>,
     let (gv, yv) = (g.cpu_values(), out.cpu_values());
     match activation {
         DenseActivation::Elementwise(Activation::Linear) => gv.as_slice().to_vec(),
+        // The common cases get their own closures, so the loops vectorise.
+        DenseActivation::Elementwise(Activation::Relu) => cpu::zip_map(gv.as_slice(), yv.as_slice(), |g, y| if y > 0.0 { g } else { 0.0 }),
+        DenseActivation::Elementwise(Activation::Sigmoid) => cpu::zip_map(gv.as_slice(), yv.as_slice(), |g, y| g * y * (1.0 - y)),
+        DenseActivation::Elementwise(Activation::Tanh) => cpu::zip_map(gv.as_slice(), yv.as_slice(), |g, y| g * (1.0 - y * y)),
         DenseActivation::Elementwise(a) => match pre {
             Some(z) => cpu::zip3_map(gv.as_slice(), z, yv.as_slice(), |g, x, y| g * a.derivative(x, y)),
             None => cpu::zip_map(gv.as_slice(), yv.as_slice(), |g, y| g * a.derivative(0.0, y)),

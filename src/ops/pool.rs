@@ -2,7 +2,7 @@
 
 use super::conv::{axis_geometry, Padding};
 use super::record;
-use crate::cpu::pool::{avg_pool, avg_pool_backward, max_pool, max_pool_backward, max_pool_with_argmax, PoolGeometry};
+use crate::cpu::pool::{avg_pool, avg_pool_backward, max_pool, max_pool_backward, PoolGeometry};
 use crate::error::{Error, Result};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
@@ -45,14 +45,11 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2],
     let in_shape = s.to_vec();
     match kind {
         PoolKind::Max => {
-            let in_len = xv.as_slice().len();
-            if !(crate::autograd::is_grad_enabled() && x.requires_grad()) {
-                return Ok(Tensor::from_vec(max_pool(&geo, xv.as_slice()), &shape)?);
-            }
-            let (values, arg) = max_pool_with_argmax(&geo, xv.as_slice());
-            Ok(record(op, values, &shape, &[x], move |_| {
+            let values = max_pool(&geo, xv.as_slice());
+            Ok(record(op, values, &shape, &[x], move |out| {
+                let x = x.detach();
                 move |g: &Tensor| {
-                    let dx = max_pool_backward(&arg, g.cpu_values().as_slice(), in_len);
+                    let dx = max_pool_backward(&geo, x.cpu_values().as_slice(), out.cpu_values().as_slice(), g.cpu_values().as_slice());
                     Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
                 }
             }))
