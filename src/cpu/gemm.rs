@@ -73,6 +73,21 @@ pub fn gemm_into(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: 
         }
         return;
     }
+    if m == 1 && b.col_stride == 1 && m * n * k < PARALLEL_MIN_FMAS {
+        // A row vector times a matrix (one sample through a dense layer): the crate would pack
+        // the whole matrix for a single row; a row-by-row axpy over contiguous rows of `b` is
+        // several times faster.
+        let row = &mut c[offset..offset + n];
+        if !accumulate {
+            row.fill(0.0);
+        }
+        for p in 0..k {
+            let av = a.data[(a.offset as isize + p as isize * a.col_stride) as usize];
+            let start = (b.offset as isize + p as isize * b.row_stride) as usize;
+            row.iter_mut().zip(&b.data[start..start + n]).for_each(|(r, &bv)| *r += av * bv);
+        }
+        return;
+    }
     let threads = super::parallel::threads();
     // SAFETY (all calls below): the block [offset, offset + (m-1)*row_stride + n) is inside `c`
     // (checked above) and `c` is exclusively borrowed; parts write disjoint rows or columns.
@@ -173,6 +188,18 @@ mod tests {
             for (x, y) in c.iter().zip(&want) {
                 assert!((*x as f64 - y).abs() <= 1e-3 * y.abs().max(1.0));
             }
+        }
+    }
+
+    #[test]
+    fn row_vector_path_matches_naive() {
+        let (m, n, k) = (1, 37, 300);
+        let a: Vec<f32> = (0..k).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 17) % 7) as f32 - 3.0).collect();
+        let mut c = vec![1.0f32; n];
+        gemm(m, n, k, MatRef::row_major(&a, k), MatRef::row_major(&b, n), &mut c, false);
+        for (x, y) in c.iter().zip(&naive(m, n, k, &a, &b)) {
+            assert!((*x as f64 - y).abs() <= 1e-3 * y.abs().max(1.0));
         }
     }
 
