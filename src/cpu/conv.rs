@@ -167,18 +167,38 @@ impl ConvGeometry {
     /// Scatter-add `patches` (rows x patch_len) of group `g` back into `dx` (the adjoint of im2col).
     fn col2im(&self, patches: &[f32], g: usize, start: usize, rows: usize, dx: &mut [f32]) {
         let (cg, k) = (self.group_in(), self.patch_len());
-        for r in 0..rows {
-            let row = &patches[r * k..(r + 1) * k];
-            let mut at = 0;
-            for ky in 0..self.kernel_h {
-                for kx in 0..self.kernel_w {
-                    if let Some(src) = self.source(start + r, ky, kx) {
-                        let dst = &mut dx[src + g * cg..src + (g + 1) * cg];
-                        dst.iter_mut().zip(&row[at..at + cg]).for_each(|(d, v)| *d += v);
+        let per_image = (self.out_h * self.out_w).max(1);
+        let image_len = self.in_h * self.in_w * self.in_c;
+        // Each image's pixels only touch that image's part of `dx`: images run in parallel.
+        let first = start / per_image;
+        let last = (start + rows).div_ceil(per_image);
+        let base = super::parallel::SharedMut(dx.as_mut_ptr());
+        let base = &base;
+        let run_image = |i: usize| {
+            let image = first + i;
+            let lo = (image * per_image).max(start);
+            let hi = ((image + 1) * per_image).min(start + rows);
+            // SAFETY: image `image`'s slice of `dx` is touched by this part only.
+            let dx_image = unsafe { std::slice::from_raw_parts_mut(base.0.add(image * image_len), image_len) };
+            for p in lo..hi {
+                let row = &patches[(p - start) * k..(p - start + 1) * k];
+                let mut at = 0;
+                for ky in 0..self.kernel_h {
+                    for kx in 0..self.kernel_w {
+                        if let Some(src) = self.source(p, ky, kx) {
+                            let src = src - image * image_len;
+                            let dst = &mut dx_image[src + g * cg..src + (g + 1) * cg];
+                            dst.iter_mut().zip(&row[at..at + cg]).for_each(|(d, v)| *d += v);
+                        }
+                        at += cg;
                     }
-                    at += cg;
                 }
             }
+        };
+        if rows * k >= super::PARALLEL_MIN_ELEMENTS && last - first > 1 {
+            super::workers::run_parts(last - first, &run_image);
+        } else {
+            (0..last - first).for_each(run_image);
         }
     }
 }
