@@ -81,10 +81,11 @@ pub fn max_pool_backward(geo: &PoolGeometry, x: &[f32], out: &[f32], g: &[f32]) 
                         let i = (iy * geo.in_w + ix) * c;
                         let xs = &x[b * image_in + i..b * image_in + i + c];
                         let d = &mut dx_image[i..i + c];
-                        for ch in 0..c {
-                            let hit = if xs[ch] == best[ch] { remaining[ch] } else { 0.0 };
-                            d[ch] += grad[ch] * hit;
-                            remaining[ch] -= hit;
+                        // Zipped (no index checks) so the loop vectorises.
+                        for (((d, r), (&xv, &bv)), &gv) in d.iter_mut().zip(remaining.iter_mut()).zip(xs.iter().zip(best)).zip(grad) {
+                            let hit = if xv == bv { *r } else { 0.0 };
+                            *d += gv * hit;
+                            *r -= hit;
                         }
                     }
                 }
