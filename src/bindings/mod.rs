@@ -3,7 +3,9 @@
 
 mod convert;
 mod error;
+mod layer;
 mod model;
+mod optimizer;
 mod ops;
 mod tensor;
 
@@ -15,6 +17,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     error::register(m)?;
     tensor::register(m)?;
     ops::register(m)?;
+    layer::register(m)?;
+    optimizer::register(m)?;
     model::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

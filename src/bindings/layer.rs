@@ -1,0 +1,326 @@
+//! `_core.Layer`: the engine layers the Python layer classes build, one static constructor per
+//! family (dense, conv, pool, normalization, noise, ...), with the config parsing they share.
+
+use super::convert::to_tensor;
+use super::tensor::{detached, PyTensor};
+use crate::cpu::activation::Activation;
+use crate::error::Error;
+use crate::nn::layers::{
+    ActivationKind, ActivationLayer, ActivityRegularization, BatchNormalization, Conv, ConvKind, Dense, ForwardContext, Layer, LayerNormalization, Noise, NoiseKind, Pool,
+    Reshape, Resize, Sequence, Spatial,
+};
+use crate::nn::regularizer::Regularizer;
+use crate::nn::rng::Rng;
+use crate::ops::conv::{ConvSpec, Padding};
+use crate::ops::pool::PoolKind;
+use crate::ops::DenseActivation;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// A configured layer the engine can run.
+#[pyclass(name = "Layer", module = "ferronet._core", frozen)]
+pub struct PyLayer {
+    pub inner: Arc<dyn Layer>,
+}
+
+pub(crate) fn get<'py, T: FromPyObjectOwned<'py>>(cfg: &Bound<'py, PyDict>, key: &str, default: T) -> PyResult<T> {
+    match cfg.get_item(key)? {
+        Some(v) if !v.is_none() => v.extract().map_err(Into::into),
+        _ => Ok(default),
+    }
+}
+
+/// "valid" | "same" | "causal" under "padding".
+fn padding_from(name: &str, cfg: &Bound<'_, PyDict>) -> PyResult<Padding> {
+    Ok(match get(cfg, "padding", "valid".to_string())?.to_lowercase().as_str() {
+        "valid" => Padding::Valid,
+        "same" => Padding::Same,
+        "causal" => Padding::Causal,
+        other => return Err(Error::value(name, "padding 'valid', 'same' or 'causal'", format!("'{other}'")).into()),
+    })
+}
+
+/// `{"l1": .., "l2": ..}` under `key` in `cfg`, or None.
+fn regularizer(cfg: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Regularizer>> {
+    match cfg.get_item(key)? {
+        Some(v) if !v.is_none() => {
+            let d = v.cast::<PyDict>()?;
+            Ok(Some(Regularizer { l1: get(d, "l1", 0.0)?, l2: get(d, "l2", 0.0)? }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// An elementwise activation by Keras name, with parameters from `cfg`.
+pub fn activation_from(name: &str, cfg: &Bound<'_, PyDict>, who: &str) -> PyResult<Option<Activation>> {
+    Ok(Some(match name {
+        "linear" => Activation::Linear,
+        "relu" => {
+            let max_value: f32 = get(cfg, "max_value", f32::INFINITY)?;
+            let negative_slope: f32 = get(cfg, "negative_slope", 0.0)?;
+            let threshold: f32 = get(cfg, "threshold", 0.0)?;
+            if max_value.is_infinite() && negative_slope == 0.0 && threshold == 0.0 {
+                Activation::Relu
+            } else {
+                Activation::ReluGeneral { max_value, negative_slope, threshold }
+            }
+        }
+        "relu6" => Activation::ReluGeneral { max_value: 6.0, negative_slope: 0.0, threshold: 0.0 },
+        "sigmoid" => Activation::Sigmoid,
+        "tanh" => Activation::Tanh,
+        "leaky_relu" => Activation::LeakyRelu { negative_slope: get(cfg, "negative_slope", 0.2)? },
+        "elu" => Activation::Elu { alpha: get(cfg, "alpha", 1.0)? },
+        "selu" => Activation::Selu,
+        "gelu" => Activation::Gelu { approximate: get(cfg, "approximate", false)? },
+        "softplus" => Activation::Softplus,
+        "silu" | "swish" => Activation::Silu,
+        "hard_sigmoid" => Activation::HardSigmoid,
+        "softmax" => return Ok(None),
+        other => return Err(Error::value(who, "a known activation", format!("'{other}'")).into()),
+    }))
+}
+
+#[pymethods]
+impl PyLayer {
+    /// `Dense(name, kernel, bias, activation, config)`.
+    #[staticmethod]
+    #[pyo3(signature = (name, kernel, bias, activation, config))]
+    fn dense(name: String, kernel: &Bound<'_, PyAny>, bias: Option<&Bound<'_, PyAny>>, activation: &str, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let act = match activation_from(activation, config, &name)? {
+            Some(a) => DenseActivation::Elementwise(a),
+            None => DenseActivation::Softmax,
+        };
+        let kernel = to_tensor(kernel, &name)?;
+        let bias = match bias {
+            Some(b) if !b.is_none() => Some(to_tensor(b, &name)?),
+            _ => None,
+        };
+        Ok(PyLayer {
+            inner: Arc::new(Dense {
+                name,
+                kernel,
+                bias,
+                activation: act,
+                kernel_regularizer: regularizer(config, "kernel_regularizer")?,
+                bias_regularizer: regularizer(config, "bias_regularizer")?,
+                activity_regularizer: regularizer(config, "activity_regularizer")?,
+                trainable: AtomicBool::new(true),
+            }),
+        })
+    }
+
+    /// A convolution (`kind`: conv, depthwise, transpose) of `rank` 1 or 2; see layers/conv.py.
+    #[staticmethod]
+    fn conv(name: String, kernel: PyRef<'_, PyTensor>, bias: Option<PyRef<'_, PyTensor>>, activation: &str, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let act = match activation_from(activation, config, &name)? {
+            Some(a) => DenseActivation::Elementwise(a),
+            None => DenseActivation::Softmax,
+        };
+        let rank: usize = get(config, "rank", 2)?;
+        if !(1..=2).contains(&rank) {
+            return Err(Error::value(&name, "rank 1 or 2", format!("{rank}")).into());
+        }
+        let pair = |key: &str| -> PyResult<[usize; 2]> {
+            let v: Vec<usize> = get(config, key, vec![1; rank])?;
+            if v.len() != rank {
+                return Err(Error::value(&name, format!("{rank} values for {key}"), format!("{v:?}")).into());
+            }
+            Ok(if rank == 1 { [1, v[0]] } else { [v[0], v[1]] })
+        };
+        let spec = ConvSpec { strides: pair("strides")?, dilation: pair("dilation")?, padding: padding_from(&name, config)?, groups: get(config, "groups", 1)? };
+        let kind_name: String = get(config, "kind", "conv".to_string())?;
+        let kind = match kind_name.as_str() {
+            "conv" => ConvKind::Conv,
+            "depthwise" => ConvKind::Depthwise,
+            "transpose" => {
+                let op: Option<Vec<usize>> = get(config, "output_padding", None)?;
+                ConvKind::Transpose { output_padding: op.map(|v| if rank == 1 { [0, v[0]] } else { [v[0], v[1]] }) }
+            }
+            other => return Err(Error::value(&name, "conv, depthwise or transpose", format!("'{other}'")).into()),
+        };
+        let expected_kernel_rank = if kind == ConvKind::Depthwise { 4 } else { rank + 2 };
+        if kernel.inner.ndim() != expected_kernel_rank {
+            return Err(Error::shape(&name, format!("a kernel of rank {expected_kernel_rank}"), crate::tensor::shape::fmt_shape(kernel.inner.shape())).into());
+        }
+        Ok(PyLayer {
+            inner: Arc::new(Conv {
+                name,
+                rank,
+                kind,
+                kernel: kernel.inner.clone(),
+                bias: bias.map(|b| b.inner.clone()),
+                spec,
+                channels_first: get(config, "channels_first", false)?,
+                activation: act,
+                kernel_regularizer: regularizer(config, "kernel_regularizer")?,
+                bias_regularizer: regularizer(config, "bias_regularizer")?,
+                activity_regularizer: regularizer(config, "activity_regularizer")?,
+                trainable: AtomicBool::new(true),
+            }),
+        })
+    }
+
+    /// Max or average pooling, windowed or global.
+    #[staticmethod]
+    fn pool(name: String, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let rank: usize = get(config, "rank", 2)?;
+        let kind = match get(config, "kind", "max".to_string())?.as_str() {
+            "max" => PoolKind::Max,
+            "avg" | "average" => PoolKind::Average,
+            other => return Err(Error::value(&name, "max or avg", format!("'{other}'")).into()),
+        };
+        let global: bool = get(config, "global", false)?;
+        let pair = |key: &str| -> PyResult<[usize; 2]> {
+            let v: Vec<usize> = get(config, key, vec![1; rank])?;
+            if v.len() != rank {
+                return Err(Error::value(&name, format!("{rank} values for {key}"), format!("{v:?}")).into());
+            }
+            Ok(if rank == 1 { [1, v[0]] } else { [v[0], v[1]] })
+        };
+        let (pool, strides) = if global { ([1, 1], [1, 1]) } else { (pair("pool_size")?, pair("strides")?) };
+        Ok(PyLayer {
+            inner: Arc::new(Pool {
+                rank,
+                kind,
+                pool,
+                strides,
+                padding: padding_from(&name, config)?,
+                channels_first: get(config, "channels_first", false)?,
+                global,
+                keepdims: get(config, "keepdims", false)?,
+                name,
+            }),
+        })
+    }
+
+    /// ZeroPadding2D with [[top, bottom], [left, right]].
+    #[staticmethod]
+    fn zero_padding(name: String, padding: [[usize; 2]; 2], channels_first: bool) -> Self {
+        PyLayer { inner: Arc::new(Spatial { name, resize: Resize::ZeroPadding(padding), channels_first }) }
+    }
+
+    /// UpSampling2D (nearest) with [rows, columns].
+    #[staticmethod]
+    fn upsampling(name: String, size: [usize; 2], channels_first: bool) -> Self {
+        PyLayer { inner: Arc::new(Spatial { name, resize: Resize::UpSampling(size), channels_first }) }
+    }
+
+    /// Cropping2D with [[top, bottom], [left, right]].
+    #[staticmethod]
+    fn cropping(name: String, cropping: [[usize; 2]; 2], channels_first: bool) -> Self {
+        PyLayer { inner: Arc::new(Spatial { name, resize: Resize::Cropping(cropping), channels_first }) }
+    }
+
+    /// The identity plus an activity penalty `{"l1": .., "l2": ..}` on its input.
+    #[staticmethod]
+    fn activity_regularization(name: String, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let regularizer = Regularizer { l1: get(config, "l1", 0.0)?, l2: get(config, "l2", 0.0)? };
+        Ok(PyLayer { inner: Arc::new(ActivityRegularization { name, regularizer }) })
+    }
+
+    /// Engine layers run in order, as one layer.
+    #[staticmethod]
+    fn sequence(name: String, layers: Vec<PyRef<'_, PyLayer>>) -> Self {
+        PyLayer { inner: Arc::new(Sequence { name, layers: layers.iter().map(|l| l.inner.clone()).collect() }) }
+    }
+
+    /// Dropout, GaussianNoise or GaussianDropout (`kind`), active in training only.
+    #[staticmethod]
+    #[pyo3(signature = (name, kind, value, noise_shape = None, seed = None))]
+    fn noise(name: String, kind: &str, value: f32, noise_shape: Option<Vec<Option<usize>>>, seed: Option<u64>) -> PyResult<Self> {
+        let kind = match kind {
+            "dropout" => NoiseKind::Dropout { rate: value },
+            "gaussian_noise" => NoiseKind::GaussianNoise { stddev: value },
+            "gaussian_dropout" => NoiseKind::GaussianDropout { rate: value },
+            other => return Err(Error::value(&name, "dropout, gaussian_noise or gaussian_dropout", format!("'{other}'")).into()),
+        };
+        Ok(PyLayer { inner: Arc::new(Noise::new(name, kind, noise_shape, seed)) })
+    }
+
+    /// BatchNormalization over `axis` with its four weights (gamma/beta may be None).
+    #[staticmethod]
+    #[pyo3(signature = (name, axis, momentum, epsilon, gamma, beta, moving_mean, moving_variance, trainable, config))]
+    #[allow(clippy::too_many_arguments)]
+    fn batch_normalization(
+        name: String,
+        axis: isize,
+        momentum: f32,
+        epsilon: f32,
+        gamma: Option<PyRef<'_, PyTensor>>,
+        beta: Option<PyRef<'_, PyTensor>>,
+        moving_mean: PyRef<'_, PyTensor>,
+        moving_variance: PyRef<'_, PyTensor>,
+        trainable: bool,
+        config: &Bound<'_, PyDict>,
+    ) -> PyResult<Self> {
+        Ok(PyLayer {
+            inner: Arc::new(BatchNormalization {
+                name,
+                axis,
+                momentum,
+                epsilon,
+                gamma: gamma.map(|g| g.inner.clone()),
+                beta: beta.map(|b| b.inner.clone()),
+                moving_mean: moving_mean.inner.clone(),
+                moving_variance: moving_variance.inner.clone(),
+                gamma_regularizer: regularizer(config, "gamma_regularizer")?,
+                beta_regularizer: regularizer(config, "beta_regularizer")?,
+                trainable: AtomicBool::new(trainable),
+            }),
+        })
+    }
+
+    /// LayerNormalization over the last axis.
+    #[staticmethod]
+    #[pyo3(signature = (name, epsilon, gamma, beta, config))]
+    fn layer_normalization(name: String, epsilon: f32, gamma: Option<PyRef<'_, PyTensor>>, beta: Option<PyRef<'_, PyTensor>>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        Ok(PyLayer {
+            inner: Arc::new(LayerNormalization {
+                name,
+                epsilon,
+                gamma: gamma.map(|g| g.inner.clone()),
+                beta: beta.map(|b| b.inner.clone()),
+                gamma_regularizer: regularizer(config, "gamma_regularizer")?,
+                beta_regularizer: regularizer(config, "beta_regularizer")?,
+                trainable: AtomicBool::new(true),
+            }),
+        })
+    }
+
+    /// Reshape each sample to `target` (Flatten: `[-1]`).
+    #[staticmethod]
+    #[pyo3(signature = (name, target, channels_first = false))]
+    fn reshape(name: String, target: Vec<isize>, channels_first: bool) -> Self {
+        PyLayer { inner: Arc::new(Reshape { name, target, channels_first }) }
+    }
+
+    /// Tell the engine layer whether it is frozen (BatchNormalization then runs in inference mode).
+    fn set_trainable(&self, trainable: bool) {
+        self.inner.set_trainable(trainable);
+    }
+
+    /// An activation layer (`Activation`, `ReLU`, `LeakyReLU`, `ELU`, `Softmax`).
+    #[staticmethod]
+    fn activation(name: String, activation: &str, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let kind = match activation_from(activation, config, &name)? {
+            Some(a) => ActivationKind::Elementwise(a),
+            None => ActivationKind::Softmax { axis: get(config, "axis", -1)? },
+        };
+        Ok(PyLayer { inner: Arc::new(ActivationLayer { name, kind }) })
+    }
+
+    /// Run the layer on a tensor (records the tape when grad mode is on).
+    #[pyo3(signature = (x, training = false, seed = 0))]
+    fn __call__(&self, py: Python<'_>, x: &Bound<'_, PyAny>, training: bool, seed: u64) -> PyResult<PyTensor> {
+        let x = to_tensor(x, self.inner.name())?;
+        let layer = self.inner.clone();
+        Ok(PyTensor::wrap(detached(py, move || layer.forward(&x, &mut ForwardContext::new(training, &mut Rng::new(seed))))?))
+    }
+}
+
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyLayer>()
+}
