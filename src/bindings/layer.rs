@@ -7,8 +7,9 @@ use crate::cpu::activation::Activation;
 use crate::error::Error;
 use crate::nn::layers::{
     ActivationKind, ActivationLayer, ActivityRegularization, BatchNormalization, Conv, ConvKind, Dense, ForwardContext, Layer, LayerNormalization, Noise, NoiseKind, Pool,
-    Reshape, Resize, Sequence, Spatial,
+    Reshape, Resize, Sequence, Spatial, Weights,
 };
+use crate::tensor::Tensor;
 use crate::nn::regularizer::Regularizer;
 use crate::nn::rng::Rng;
 use crate::ops::conv::{ConvSpec, Padding};
@@ -16,7 +17,6 @@ use crate::ops::pool::PoolKind;
 use crate::ops::DenseActivation;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// A configured layer the engine can run.
@@ -51,6 +51,15 @@ fn regularizer(cfg: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Regularize
         }
         _ => Ok(None),
     }
+}
+
+/// A layer's weights (those that exist) with the regularizers named in `cfg`.
+fn weights(cfg: &Bound<'_, PyDict>, entries: [(Option<&Tensor>, &str); 2]) -> PyResult<Weights> {
+    let mut list = Vec::with_capacity(entries.len());
+    for (w, key) in entries {
+        list.push((w.cloned(), regularizer(cfg, key)?));
+    }
+    Ok(Weights::new(list))
 }
 
 /// An elementwise activation by Keras name, with parameters from `cfg`.
@@ -97,18 +106,8 @@ impl PyLayer {
             Some(b) if !b.is_none() => Some(to_tensor(b, &name)?),
             _ => None,
         };
-        Ok(PyLayer {
-            inner: Arc::new(Dense {
-                name,
-                kernel,
-                bias,
-                activation: act,
-                kernel_regularizer: regularizer(config, "kernel_regularizer")?,
-                bias_regularizer: regularizer(config, "bias_regularizer")?,
-                activity_regularizer: regularizer(config, "activity_regularizer")?,
-                trainable: AtomicBool::new(true),
-            }),
-        })
+        let weights = weights(config, [(Some(&kernel), "kernel_regularizer"), (bias.as_ref(), "bias_regularizer")])?;
+        Ok(PyLayer { inner: Arc::new(Dense { name, kernel, bias, activation: act, activity_regularizer: regularizer(config, "activity_regularizer")?, weights }) })
     }
 
     /// A convolution (`kind`: conv, depthwise, transpose) of `rank` 1 or 2; see layers/conv.py.
@@ -144,20 +143,20 @@ impl PyLayer {
         if kernel.inner.ndim() != expected_kernel_rank {
             return Err(Error::shape(&name, format!("a kernel of rank {expected_kernel_rank}"), crate::tensor::shape::fmt_shape(kernel.inner.shape())).into());
         }
+        let (kernel, bias) = (kernel.inner.clone(), bias.map(|b| b.inner.clone()));
+        let weights = weights(config, [(Some(&kernel), "kernel_regularizer"), (bias.as_ref(), "bias_regularizer")])?;
         Ok(PyLayer {
             inner: Arc::new(Conv {
                 name,
                 rank,
                 kind,
-                kernel: kernel.inner.clone(),
-                bias: bias.map(|b| b.inner.clone()),
+                kernel,
+                bias,
                 spec,
                 channels_first: get(config, "channels_first", false)?,
                 activation: act,
-                kernel_regularizer: regularizer(config, "kernel_regularizer")?,
-                bias_regularizer: regularizer(config, "bias_regularizer")?,
                 activity_regularizer: regularizer(config, "activity_regularizer")?,
-                trainable: AtomicBool::new(true),
+                weights,
             }),
         })
     }
@@ -255,19 +254,20 @@ impl PyLayer {
         trainable: bool,
         config: &Bound<'_, PyDict>,
     ) -> PyResult<Self> {
+        let (gamma, beta) = (gamma.map(|g| g.inner.clone()), beta.map(|b| b.inner.clone()));
+        let weights = weights(config, [(gamma.as_ref(), "gamma_regularizer"), (beta.as_ref(), "beta_regularizer")])?;
+        weights.set_trainable(trainable);
         Ok(PyLayer {
             inner: Arc::new(BatchNormalization {
                 name,
                 axis,
                 momentum,
                 epsilon,
-                gamma: gamma.map(|g| g.inner.clone()),
-                beta: beta.map(|b| b.inner.clone()),
+                gamma,
+                beta,
                 moving_mean: moving_mean.inner.clone(),
                 moving_variance: moving_variance.inner.clone(),
-                gamma_regularizer: regularizer(config, "gamma_regularizer")?,
-                beta_regularizer: regularizer(config, "beta_regularizer")?,
-                trainable: AtomicBool::new(trainable),
+                weights,
             }),
         })
     }
@@ -276,17 +276,9 @@ impl PyLayer {
     #[staticmethod]
     #[pyo3(signature = (name, epsilon, gamma, beta, config))]
     fn layer_normalization(name: String, epsilon: f32, gamma: Option<PyRef<'_, PyTensor>>, beta: Option<PyRef<'_, PyTensor>>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
-        Ok(PyLayer {
-            inner: Arc::new(LayerNormalization {
-                name,
-                epsilon,
-                gamma: gamma.map(|g| g.inner.clone()),
-                beta: beta.map(|b| b.inner.clone()),
-                gamma_regularizer: regularizer(config, "gamma_regularizer")?,
-                beta_regularizer: regularizer(config, "beta_regularizer")?,
-                trainable: AtomicBool::new(true),
-            }),
-        })
+        let (gamma, beta) = (gamma.map(|g| g.inner.clone()), beta.map(|b| b.inner.clone()));
+        let weights = weights(config, [(gamma.as_ref(), "gamma_regularizer"), (beta.as_ref(), "beta_regularizer")])?;
+        Ok(PyLayer { inner: Arc::new(LayerNormalization { name, epsilon, gamma, beta, weights }) })
     }
 
     /// Reshape each sample to `target` (Flatten: `[-1]`).

@@ -4,12 +4,12 @@
 
 use super::{rename, ForwardContext, Layer};
 use crate::error::{Error, Result};
-use crate::nn::regularizer::{total_penalty, Regularizer};
+use super::weights::Weights;
+use crate::nn::regularizer::Regularizer;
 use crate::ops::conv::{conv2d, conv2d_transpose, ConvSpec};
 use crate::ops::{self, DenseActivation};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ConvKind {
@@ -30,11 +30,9 @@ pub struct Conv {
     pub spec: ConvSpec,
     pub channels_first: bool,
     pub activation: DenseActivation,
-    pub kernel_regularizer: Option<Regularizer>,
-    pub bias_regularizer: Option<Regularizer>,
     pub activity_regularizer: Option<Regularizer>,
-    /// Frozen layers add no weight penalty.
-    pub trainable: AtomicBool,
+    /// kernel and bias with their regularizers.
+    pub weights: Weights,
 }
 
 /// Move `x` (rank + 2 axes) to NHWC 4-D.
@@ -142,19 +140,14 @@ impl Layer for Conv {
     }
 
     fn trainable_weights(&self) -> Vec<Tensor> {
-        let mut w = vec![self.kernel.clone()];
-        w.extend(self.bias.clone());
-        w
+        self.weights.tensors()
     }
 
     fn penalty(&self) -> Result<Option<Tensor>> {
-        if !self.trainable.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        total_penalty(&[(self.kernel_regularizer, Some(&self.kernel)), (self.bias_regularizer, self.bias.as_ref())])
+        self.weights.penalty()
     }
 
     fn set_trainable(&self, trainable: bool) {
-        self.trainable.store(trainable, Ordering::Relaxed);
+        self.weights.set_trainable(trainable)
     }
 }

@@ -4,20 +4,18 @@ use super::{ForwardContext, Layer};
 use crate::error::{Error, Result};
 use crate::ops::{self, DenseActivation};
 use crate::tensor::shape::fmt_shape;
-use crate::nn::regularizer::{total_penalty, Regularizer};
+use super::weights::Weights;
+use crate::nn::regularizer::Regularizer;
 use crate::tensor::Tensor;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct Dense {
     pub name: String,
     pub kernel: Tensor,
     pub bias: Option<Tensor>,
     pub activation: DenseActivation,
-    pub kernel_regularizer: Option<Regularizer>,
-    pub bias_regularizer: Option<Regularizer>,
     pub activity_regularizer: Option<Regularizer>,
-    /// Frozen layers add no weight penalty (Keras regularizes trainable weights only).
-    pub trainable: AtomicBool,
+    /// kernel and bias with their regularizers.
+    pub weights: Weights,
 }
 
 impl Layer for Dense {
@@ -40,19 +38,14 @@ impl Layer for Dense {
     }
 
     fn penalty(&self) -> Result<Option<Tensor>> {
-        if !self.trainable.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        total_penalty(&[(self.kernel_regularizer, Some(&self.kernel)), (self.bias_regularizer, self.bias.as_ref())])
+        self.weights.penalty()
     }
 
     fn set_trainable(&self, trainable: bool) {
-        self.trainable.store(trainable, Ordering::Relaxed);
+        self.weights.set_trainable(trainable)
     }
 
     fn trainable_weights(&self) -> Vec<Tensor> {
-        let mut w = vec![self.kernel.clone()];
-        w.extend(self.bias.clone());
-        w
+        self.weights.tensors()
     }
 }

@@ -12,6 +12,7 @@ mod pool;
 mod reshape;
 mod sequence;
 mod spatial;
+mod weights;
 
 pub use activation::{ActivationKind, ActivationLayer};
 pub use activity::ActivityRegularization;
@@ -23,6 +24,7 @@ pub use pool::Pool;
 pub use reshape::Reshape;
 pub use sequence::Sequence;
 pub use spatial::{Resize, Spatial};
+pub use weights::Weights;
 
 use super::rng::Rng;
 use crate::error::{Error, Result};

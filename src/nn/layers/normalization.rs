@@ -2,10 +2,9 @@
 
 use super::{ForwardContext, Layer};
 use crate::error::Result;
-use crate::nn::regularizer::{total_penalty, Regularizer};
+use super::weights::Weights;
 use crate::ops::norm;
 use crate::tensor::Tensor;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Keras BatchNormalization: batch statistics (biased variance) in training, moving statistics in
 /// inference and whenever the layer is frozen; moving = moving * momentum + batch * (1 - momentum).
@@ -18,9 +17,8 @@ pub struct BatchNormalization {
     pub beta: Option<Tensor>,
     pub moving_mean: Tensor,
     pub moving_variance: Tensor,
-    pub gamma_regularizer: Option<Regularizer>,
-    pub beta_regularizer: Option<Regularizer>,
-    pub trainable: AtomicBool,
+    /// gamma and beta with their regularizers; frozen also means inference mode.
+    pub weights: Weights,
 }
 
 impl Layer for BatchNormalization {
@@ -29,7 +27,7 @@ impl Layer for BatchNormalization {
     }
 
     fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
-        let training = ctx.training && self.trainable.load(Ordering::Relaxed);
+        let training = ctx.training && self.weights.is_trainable();
         let moving = if training { None } else { Some((&self.moving_mean, &self.moving_variance)) };
         let (y, stats) = norm::batch_norm(x, self.gamma.as_ref(), self.beta.as_ref(), moving, self.axis, self.epsilon)
             .map_err(|e| crate::nn::layers::rename(e, &self.name))?;
@@ -42,18 +40,15 @@ impl Layer for BatchNormalization {
     }
 
     fn trainable_weights(&self) -> Vec<Tensor> {
-        self.gamma.iter().chain(self.beta.iter()).cloned().collect()
+        self.weights.tensors()
     }
 
     fn penalty(&self) -> Result<Option<Tensor>> {
-        if !self.trainable.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        total_penalty(&[(self.gamma_regularizer, self.gamma.as_ref()), (self.beta_regularizer, self.beta.as_ref())])
+        self.weights.penalty()
     }
 
     fn set_trainable(&self, trainable: bool) {
-        self.trainable.store(trainable, Ordering::Relaxed);
+        self.weights.set_trainable(trainable)
     }
 }
 
@@ -63,9 +58,8 @@ pub struct LayerNormalization {
     pub epsilon: f32,
     pub gamma: Option<Tensor>,
     pub beta: Option<Tensor>,
-    pub gamma_regularizer: Option<Regularizer>,
-    pub beta_regularizer: Option<Regularizer>,
-    pub trainable: AtomicBool,
+    /// gamma and beta with their regularizers.
+    pub weights: Weights,
 }
 
 impl Layer for LayerNormalization {
@@ -78,17 +72,14 @@ impl Layer for LayerNormalization {
     }
 
     fn trainable_weights(&self) -> Vec<Tensor> {
-        self.gamma.iter().chain(self.beta.iter()).cloned().collect()
+        self.weights.tensors()
     }
 
     fn penalty(&self) -> Result<Option<Tensor>> {
-        if !self.trainable.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        total_penalty(&[(self.gamma_regularizer, self.gamma.as_ref()), (self.beta_regularizer, self.beta.as_ref())])
+        self.weights.penalty()
     }
 
     fn set_trainable(&self, trainable: bool) {
-        self.trainable.store(trainable, Ordering::Relaxed);
+        self.weights.set_trainable(trainable)
     }
 }
