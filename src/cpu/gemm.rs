@@ -42,10 +42,9 @@ impl<'a> MatRef<'a> {
     }
 }
 
-/// Below this many multiply-adds a GEMM runs on the calling thread. With `cpu::workers` (spinning
-/// workers) a split pays from here on: 64^3 took 3.3 us on 2 threads vs 5.0 us on 1, 64x32x32
-/// 1.0 vs 1.6 us; with rayon fork-joins, measured first, splits lost below 96^3.
-pub const PARALLEL_MIN_FMAS: usize = 32 * 32 * 32;
+/// Below this many multiply-adds a GEMM runs on the calling thread: handing parts to the pool costs a
+/// few microseconds, more than the work.
+pub const PARALLEL_MIN_FMAS: usize = 96 * 96 * 96;
 
 /// `c = a @ b` (or `c += a @ b` when `accumulate`), `a` is m x k, `b` is k x n, `c` row-major m x n.
 pub fn gemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
