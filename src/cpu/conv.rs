@@ -164,6 +164,26 @@ impl ConvGeometry {
         }
     }
 
+    /// Visit each group's output pixels in tiles: `f(group, first pixel, rows, patch buffer)`,
+    /// with one patch buffer of at most `TILE_VALUES` reused by every tile.
+    fn for_each_tile(&self, mut f: impl FnMut(usize, usize, usize, &mut [f32])) {
+        let tile = self.tile_rows().min(self.pixels());
+        let mut patches = super::uninit(tile * self.patch_len()); // im2col / the GEMM writes every element
+        for g in 0..self.groups {
+            let mut start = 0;
+            while start < self.pixels() {
+                let rows = tile.min(self.pixels() - start);
+                f(g, start, rows, &mut patches);
+                start += rows;
+            }
+        }
+    }
+
+    /// Rows `[start, start + rows)` and group `g`'s channels of an NHWC output (or its gradient).
+    fn output_block<'a>(&self, data: &'a [f32], start: usize, g: usize) -> MatRef<'a> {
+        MatRef { data, offset: start * self.out_c + g * self.group_out(), row_stride: self.out_c as isize, col_stride: 1 }
+    }
+
     /// Scatter-add `patches` (rows x patch_len) of group `g` back into `dx` (the adjoint of im2col).
     fn col2im(&self, patches: &[f32], g: usize, start: usize, rows: usize, dx: &mut [f32]) {
         let (cg, k) = (self.group_in(), self.patch_len());
@@ -215,17 +235,10 @@ pub fn conv2d_forward(geo: &ConvGeometry, x: &[f32], kernel: &[f32], out: &mut [
         gemm_into(geo.pixels(), geo.out_c, geo.in_c, MatRef::row_major(x, geo.in_c), kernel_block(geo, kernel, 0), out, 0, geo.out_c, false);
         return;
     }
-    let tile = geo.tile_rows().min(geo.pixels());
-    let mut patches = super::uninit(tile * k); // im2col / the GEMM writes every element
-    for g in 0..geo.groups {
-        let mut start = 0;
-        while start < geo.pixels() {
-            let rows = tile.min(geo.pixels() - start);
-            let a = geo.fill_patches(x, g, start, rows, &mut patches);
-            gemm_into(rows, ng, k, a, kernel_block(geo, kernel, g), out, start * geo.out_c + g * ng, geo.out_c, false);
-            start += rows;
-        }
-    }
+    geo.for_each_tile(|g, start, rows, patches| {
+        let a = geo.fill_patches(x, g, start, rows, patches);
+        gemm_into(rows, ng, k, a, kernel_block(geo, kernel, g), out, start * geo.out_c + g * ng, geo.out_c, false);
+    });
 }
 
 /// `dx` (NHWC, zeroed by the caller or accumulated into) += conv's adjoint applied to `dy`.
@@ -235,18 +248,10 @@ pub fn conv2d_backward_input(geo: &ConvGeometry, dy: &[f32], kernel: &[f32], dx:
         gemm_into(geo.pixels(), geo.in_c, geo.out_c, MatRef::row_major(dy, geo.out_c), MatRef::row_major(kernel, geo.out_c).t(), dx, 0, geo.in_c, true);
         return;
     }
-    let tile = geo.tile_rows().min(geo.pixels());
-    let mut patches = super::uninit(tile * k); // im2col / the GEMM writes every element
-    for g in 0..geo.groups {
-        let mut start = 0;
-        while start < geo.pixels() {
-            let rows = tile.min(geo.pixels() - start);
-            let dy_block = MatRef { data: dy, offset: start * geo.out_c + g * ng, row_stride: geo.out_c as isize, col_stride: 1 };
-            gemm_into(rows, k, ng, dy_block, kernel_block(geo, kernel, g).t(), &mut patches, 0, k, false);
-            geo.col2im(&patches, g, start, rows, dx);
-            start += rows;
-        }
-    }
+    geo.for_each_tile(|g, start, rows, patches| {
+        gemm_into(rows, k, ng, geo.output_block(dy, start, g), kernel_block(geo, kernel, g).t(), patches, 0, k, false);
+        geo.col2im(patches, g, start, rows, dx);
+    });
 }
 
 /// `dkernel` (Keras layout, zeroed by the caller or accumulated into) += patches^T @ dy.
@@ -256,18 +261,10 @@ pub fn conv2d_backward_kernel(geo: &ConvGeometry, x: &[f32], dy: &[f32], dkernel
         gemm_into(geo.in_c, geo.out_c, geo.pixels(), MatRef::row_major(x, geo.in_c).t(), MatRef::row_major(dy, geo.out_c), dkernel, 0, geo.out_c, true);
         return;
     }
-    let tile = geo.tile_rows().min(geo.pixels());
-    let mut patches = super::uninit(tile * k); // im2col / the GEMM writes every element
-    for g in 0..geo.groups {
-        let mut start = 0;
-        while start < geo.pixels() {
-            let rows = tile.min(geo.pixels() - start);
-            let a = geo.fill_patches(x, g, start, rows, &mut patches);
-            let dy_block = MatRef { data: dy, offset: start * geo.out_c + g * ng, row_stride: geo.out_c as isize, col_stride: 1 };
-            gemm_into(k, ng, rows, a.t(), dy_block, dkernel, g * ng, geo.out_c, true);
-            start += rows;
-        }
-    }
+    geo.for_each_tile(|g, start, rows, patches| {
+        let a = geo.fill_patches(x, g, start, rows, patches);
+        gemm_into(k, ng, rows, a.t(), geo.output_block(dy, start, g), dkernel, g * ng, geo.out_c, true);
+    });
 }
 
 #[cfg(test)]

@@ -200,10 +200,9 @@ pub fn conv2d_transpose(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec
         out_w: xs[2],
     };
     check_bias(op, bias, geo.in_c)?;
-    let (xv, kv) = (x.to_vec(), kernel.to_vec());
     let rows = geo.batch * out_h * out_w;
     let mut z = vec![0.0f32; rows * geo.in_c];
-    conv2d_backward_input(&geo, &xv, &kv, &mut z);
+    conv2d_backward_input(&geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), &mut z);
     let mut inputs = vec![x, kernel];
     inputs.extend(bias);
     let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
@@ -211,20 +210,22 @@ pub fn conv2d_transpose(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec
     let (x_needs, kernel_needs, has_bias) = (x.requires_grad(), kernel.requires_grad(), bias.is_some());
     let shape = [geo.batch, out_h, out_w, geo.in_c];
     Ok(record(op, y, &shape, &inputs, move |out| {
-        let (x_shape, k_shape) = (x.shape().to_vec(), kernel.shape().to_vec());
+        let (x, kernel) = (x.detach(), kernel.detach());
         move |g: &Tensor| {
+            let (xv, kv) = (x.cpu_values(), kernel.cpu_values());
+            let (xv, kv) = (xv.as_slice(), kv.as_slice());
             let dz = activation_backward(g, &out, pre.as_deref(), activation, rows, geo.in_c);
             let dx = if x_needs {
                 let mut dx = vec![0.0f32; xv.len()];
-                conv2d_forward(&geo, &dz, &kv, &mut dx);
-                Some(Tensor::from_vec(dx, &x_shape)?)
+                conv2d_forward(&geo, &dz, kv, &mut dx);
+                Some(Tensor::from_vec(dx, x.shape())?)
             } else {
                 None
             };
             let dk = if kernel_needs {
                 let mut dk = vec![0.0f32; kv.len()];
-                conv2d_backward_kernel(&geo, &dz, &xv, &mut dk);
-                Some(Tensor::from_vec(dk, &k_shape)?)
+                conv2d_backward_kernel(&geo, &dz, xv, &mut dk);
+                Some(Tensor::from_vec(dk, kernel.shape())?)
             } else {
                 None
             };
