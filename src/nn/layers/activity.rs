@@ -5,7 +5,6 @@
 use super::{ForwardContext, Layer};
 use crate::error::Result;
 use crate::nn::regularizer::Regularizer;
-use crate::ops;
 use crate::tensor::Tensor;
 
 pub struct ActivityRegularization {
@@ -19,8 +18,7 @@ impl Layer for ActivityRegularization {
     }
 
     fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
-        let batch = x.shape().first().copied().unwrap_or(1).max(1) as f32;
-        ctx.losses.push(ops::mul(&self.regularizer.penalty(x)?, &Tensor::scalar(1.0 / batch))?);
+        ctx.add_activity_penalty(&self.regularizer, x)?;
         Ok(x.clone())
     }
 }

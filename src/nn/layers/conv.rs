@@ -132,9 +132,8 @@ impl Layer for Conv {
         }
         .map_err(|e| rename(e, &self.name))?;
         let y = from_nhwc(&y, self.rank, self.channels_first)?;
-        if let Some(reg) = self.activity_regularizer {
-            let batch = x.shape()[0].max(1) as f32;
-            ctx.losses.push(ops::mul(&reg.penalty(&y)?, &Tensor::scalar(1.0 / batch))?);
+        if let Some(reg) = &self.activity_regularizer {
+            ctx.add_activity_penalty(reg, &y)?;
         }
         Ok(y)
     }

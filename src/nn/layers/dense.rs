@@ -29,10 +29,8 @@ impl Layer for Dense {
             return Err(Error::shape(&self.name, format!("input with last axis {n_in}"), format!("shape {}", fmt_shape(x.shape()))));
         }
         let y = ops::dense(x, &self.kernel, self.bias.as_ref(), self.activation)?;
-        if let Some(reg) = self.activity_regularizer {
-            // Keras divides the activity penalty by the batch size.
-            let batch = x.shape()[0].max(1) as f32;
-            ctx.losses.push(ops::mul(&reg.penalty(&y)?, &Tensor::scalar(1.0 / batch))?);
+        if let Some(reg) = &self.activity_regularizer {
+            ctx.add_activity_penalty(reg, &y)?;
         }
         Ok(y)
     }

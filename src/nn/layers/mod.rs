@@ -26,6 +26,7 @@ pub use sequence::Sequence;
 pub use spatial::{Resize, Spatial};
 pub use weights::Weights;
 
+use super::regularizer::Regularizer;
 use super::rng::Rng;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -42,6 +43,14 @@ pub struct ForwardContext<'a> {
 impl<'a> ForwardContext<'a> {
     pub fn new(training: bool, rng: &'a mut Rng) -> Self {
         ForwardContext { training, rng, losses: Vec::new() }
+    }
+
+    /// Add `regularizer`'s penalty on the activations `y` to the loss, divided by the batch size
+    /// as Keras does.
+    pub fn add_activity_penalty(&mut self, regularizer: &Regularizer, y: &Tensor) -> Result<()> {
+        let batch = y.shape().first().copied().unwrap_or(1).max(1) as f32;
+        self.losses.push(crate::ops::mul(&regularizer.penalty(y)?, &Tensor::scalar(1.0 / batch))?);
+        Ok(())
     }
 }
 
