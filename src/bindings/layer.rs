@@ -6,8 +6,8 @@ use super::tensor::{detached, PyTensor};
 use crate::cpu::activation::Activation;
 use crate::error::Error;
 use crate::nn::layers::{
-    ActivationKind, ActivationLayer, ActivityRegularization, BatchNormalization, Conv, ConvKind, Dense, ForwardContext, Layer, LayerNormalization, Noise, NoiseKind, Pool,
-    Reshape, Resize, Sequence, Spatial, Weights,
+    ActivationKind, ActivationLayer, ActivityRegularization, BatchNormalization, Conv, ConvKind, Dense, Embedding, ForwardContext, Layer, LayerNormalization, Masking, Noise,
+    NoiseKind, Pool, Reshape, Resize, Sequence, Spatial, TimeDistributed, Weights,
 };
 use crate::tensor::Tensor;
 use crate::nn::regularizer::Regularizer;
@@ -303,12 +303,47 @@ impl PyLayer {
         Ok(PyLayer { inner: Arc::new(ActivationLayer { name, kind }) })
     }
 
-    /// Run the layer on a tensor (records the tape when grad mode is on).
-    #[pyo3(signature = (x, training = false, seed = 0))]
-    fn __call__(&self, py: Python<'_>, x: &Bound<'_, PyAny>, training: bool, seed: u64) -> PyResult<PyTensor> {
+    /// Embedding with its table (input_dim, output_dim); `mask_zero` makes index 0 padding.
+    #[staticmethod]
+    fn embedding(name: String, embeddings: PyRef<'_, PyTensor>, mask_zero: bool, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let embeddings = embeddings.inner.clone();
+        let weights = weights(config, [(Some(&embeddings), "embeddings_regularizer"), (None, "")])?;
+        Ok(PyLayer { inner: Arc::new(Embedding { name, embeddings, mask_zero, activity_regularizer: regularizer(config, "activity_regularizer")?, weights }) })
+    }
+
+    /// Masking: timesteps whose features all equal `mask_value` become padding.
+    #[staticmethod]
+    fn masking(name: String, mask_value: f32) -> Self {
+        PyLayer { inner: Arc::new(Masking { name, mask_value }) }
+    }
+
+    /// TimeDistributed: `inner` applied to every timestep.
+    #[staticmethod]
+    fn time_distributed(name: String, inner: PyRef<'_, PyLayer>) -> Self {
+        PyLayer { inner: Arc::new(TimeDistributed { name, inner: inner.inner.clone() }) }
+    }
+
+    /// Run the layer on a tensor (records the tape when grad mode is on); `mask` is the
+    /// input's timestep mask (batch, timesteps), if any.
+    #[pyo3(signature = (x, training = false, seed = 0, mask = None))]
+    fn __call__(&self, py: Python<'_>, x: &Bound<'_, PyAny>, training: bool, seed: u64, mask: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         let x = to_tensor(x, self.inner.name())?;
+        let mask = mask.filter(|m| !m.is_none()).map(|m| to_tensor(m, self.inner.name())).transpose()?;
         let layer = self.inner.clone();
-        Ok(PyTensor::wrap(detached(py, move || layer.forward(&x, &mut ForwardContext::new(training, &mut Rng::new(seed))))?))
+        Ok(PyTensor::wrap(detached(py, move || {
+            let mut rng = Rng::new(seed);
+            let mut ctx = ForwardContext::new(training, &mut rng);
+            ctx.mask = mask;
+            layer.forward(&x, &mut ctx)
+        })?))
+    }
+
+    /// The mask of this layer's output for input `x` with input mask `mask` (None if none).
+    #[pyo3(signature = (x, mask = None))]
+    fn compute_mask(&self, x: &Bound<'_, PyAny>, mask: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PyTensor>> {
+        let x = to_tensor(x, self.inner.name())?;
+        let mask = mask.filter(|m| !m.is_none()).map(|m| to_tensor(m, self.inner.name())).transpose()?;
+        Ok(self.inner.compute_mask(&x, mask.as_ref())?.map(PyTensor::wrap))
     }
 }
 

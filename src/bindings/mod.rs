@@ -7,6 +7,7 @@ mod layer;
 mod model;
 mod optimizer;
 mod ops;
+mod recurrent;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -18,6 +19,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tensor::register(m)?;
     ops::register(m)?;
     layer::register(m)?;
+    recurrent::register(m)?;
     optimizer::register(m)?;
     model::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -5,9 +5,11 @@
 pub mod activation;
 pub mod binary;
 pub mod conv;
+pub mod fastmath;
 pub mod gemm;
 pub mod parallel;
 pub mod pool;
+pub mod recurrent;
 pub mod workers;
 pub mod reduce;
 pub mod softmax;

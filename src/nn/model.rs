@@ -20,11 +20,8 @@ pub struct Sequential {
 
 impl Sequential {
     pub fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
-        let mut h = x.clone();
-        for layer in &self.layers {
-            h = layer.forward(&h, ctx)?;
-        }
-        Ok(h)
+        let (y, _mask) = super::layers::run_chain(&self.layers, x, ctx)?;
+        Ok(y)
     }
 
     pub fn trainable_weights(&self) -> Vec<Tensor> {

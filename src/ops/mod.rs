@@ -3,12 +3,15 @@
 //! new device needs kernels, not new gradient code.
 
 pub mod binary;
+pub mod concat;
 pub mod conv;
 pub mod dense;
+pub mod embedding;
 pub mod loss;
 pub mod matmul;
 pub mod norm;
 pub mod pool;
+pub mod recurrent;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;
@@ -16,6 +19,7 @@ pub mod spatial;
 pub mod unary;
 
 pub use binary::{add, div, mul, pow, sub};
+pub use concat::concat;
 pub use dense::{dense, DenseActivation};
 pub use matmul::matmul;
 pub use reduce::{max, mean, sum, sum_to};

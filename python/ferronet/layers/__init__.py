@@ -3,6 +3,7 @@
 from ferronet.layers.activation import Activation
 from ferronet.layers.activity_regularization import ActivityRegularization
 from ferronet.layers.batch_normalization import BatchNormalization
+from ferronet.layers.bidirectional import Bidirectional
 from ferronet.layers.conv import Conv1D, Conv2D
 from ferronet.layers.conv2d_transpose import Conv2DTranspose
 from ferronet.layers.cropping2d import Cropping2D
@@ -10,20 +11,26 @@ from ferronet.layers.dense import Dense
 from ferronet.layers.depthwise_conv2d import DepthwiseConv2D
 from ferronet.layers.dropout import Dropout
 from ferronet.layers.elu import ELU
+from ferronet.layers.embedding import Embedding
 from ferronet.layers.flatten import Flatten
 from ferronet.layers.gaussian_dropout import GaussianDropout
 from ferronet.layers.gaussian_noise import GaussianNoise
+from ferronet.layers.gru import GRU
 from ferronet.layers.global_pooling import (GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
                                             GlobalMaxPooling2D)
 from ferronet.layers.input_layer import Input, InputLayer
 from ferronet.layers.layer import Layer
 from ferronet.layers.layer_normalization import LayerNormalization
 from ferronet.layers.leaky_relu import LeakyReLU
+from ferronet.layers.lstm import LSTM
+from ferronet.layers.masking import Masking
 from ferronet.layers.pooling import AveragePooling1D, AveragePooling2D, MaxPooling1D, MaxPooling2D
 from ferronet.layers.relu import ReLU
 from ferronet.layers.reshape import Reshape
 from ferronet.layers.separable_conv2d import SeparableConv2D
+from ferronet.layers.simple_rnn import SimpleRNN
 from ferronet.layers.softmax import Softmax
+from ferronet.layers.time_distributed import TimeDistributed
 from ferronet.layers.upsampling2d import UpSampling2D
 from ferronet.layers.zero_padding2d import ZeroPadding2D
 
@@ -46,10 +53,11 @@ _ALIASES = {"Convolution1D": Conv1D, "Convolution2D": Conv2D, "Convolution2DTran
             "GlobalAvgPool2D": GlobalAveragePooling2D, "GlobalMaxPool1D": GlobalMaxPooling1D,
             "GlobalMaxPool2D": GlobalMaxPooling2D}
 
-_CLASSES = (Activation, ActivityRegularization, AveragePooling1D, AveragePooling2D, BatchNormalization, Conv1D, Conv2D, Conv2DTranspose, Cropping2D,
-            Dense, DepthwiseConv2D, Dropout, ELU, Flatten, GaussianDropout, GaussianNoise, GlobalAveragePooling1D,
-            GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, InputLayer, LayerNormalization, LeakyReLU,
-            MaxPooling1D, MaxPooling2D, ReLU, Reshape, SeparableConv2D, Softmax, UpSampling2D, ZeroPadding2D)
+_CLASSES = (Activation, ActivityRegularization, AveragePooling1D, AveragePooling2D, BatchNormalization, Bidirectional, Conv1D,
+            Conv2D, Conv2DTranspose, Cropping2D, Dense, DepthwiseConv2D, Dropout, ELU, Embedding, Flatten, GaussianDropout,
+            GaussianNoise, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GRU,
+            InputLayer, LayerNormalization, LeakyReLU, LSTM, Masking, MaxPooling1D, MaxPooling2D, ReLU, Reshape,
+            SeparableConv2D, SimpleRNN, Softmax, TimeDistributed, UpSampling2D, ZeroPadding2D)
 __all__ = ["Input", "Layer"] + [cls.__name__ for cls in _CLASSES] + sorted(_ALIASES)
 
 _REGISTRY = {**{cls.__name__: cls for cls in _CLASSES}, **_ALIASES}

@@ -21,6 +21,8 @@ impl Layer for ActivationLayer {
         &self.name
     }
 
+    crate::passes_mask!();
+
     fn forward(&self, x: &Tensor, _ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
         match self.kind {
             ActivationKind::Elementwise(Activation::Linear) => Ok(x.clone()),

@@ -17,6 +17,8 @@ impl Layer for ActivityRegularization {
         &self.name
     }
 
+    crate::passes_mask!();
+
     fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
         ctx.add_activity_penalty(&self.regularizer, x)?;
         Ok(x.clone())

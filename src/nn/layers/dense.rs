@@ -23,6 +23,8 @@ impl Layer for Dense {
         &self.name
     }
 
+    crate::passes_mask!();
+
     fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
         let n_in = self.kernel.shape()[0];
         if x.ndim() < 2 || x.shape()[x.ndim() - 1] != n_in {

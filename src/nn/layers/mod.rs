@@ -4,26 +4,34 @@
 
 mod activation;
 mod activity;
+mod bidirectional;
 mod conv;
 mod dense;
+mod embedding;
 mod noise;
 mod normalization;
 mod pool;
+mod recurrent;
 mod reshape;
 mod sequence;
 mod spatial;
+mod time_distributed;
 mod weights;
 
 pub use activation::{ActivationKind, ActivationLayer};
 pub use activity::ActivityRegularization;
+pub use bidirectional::{Bidirectional, Merge};
 pub use dense::Dense;
+pub use embedding::{Embedding, Masking};
 pub use noise::{Noise, NoiseKind};
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use conv::{Conv, ConvKind};
 pub use pool::Pool;
+pub use recurrent::{Recurrent, RecurrentOptions};
 pub use reshape::Reshape;
 pub use sequence::Sequence;
 pub use spatial::{Resize, Spatial};
+pub use time_distributed::TimeDistributed;
 pub use weights::Weights;
 
 use super::regularizer::Regularizer;
@@ -38,11 +46,15 @@ pub struct ForwardContext<'a> {
     pub rng: &'a mut Rng,
     /// Losses layers add during the forward pass (activity regularization).
     pub losses: Vec<Tensor>,
+    /// The timestep mask (batch, timesteps) of the current layer's input, 1.0 where a step is
+    /// real: set by the model from the previous layer's `compute_mask` (Embedding with
+    /// `mask_zero`, Masking), read by the recurrent layers.
+    pub mask: Option<Tensor>,
 }
 
 impl<'a> ForwardContext<'a> {
     pub fn new(training: bool, rng: &'a mut Rng) -> Self {
-        ForwardContext { training, rng, losses: Vec::new() }
+        ForwardContext { training, rng, losses: Vec::new(), mask: None }
     }
 
     /// Add `regularizer`'s penalty on the activations `y` to the loss, divided by the batch size
@@ -81,4 +93,37 @@ pub trait Layer: Send + Sync {
 
     /// Freeze or unfreeze (layers whose behaviour depends on it, like BatchNormalization).
     fn set_trainable(&self, _trainable: bool) {}
+
+    /// The mask of this layer's output, from its input `x` and the input's mask (Keras's
+    /// `compute_mask`). The default drops the mask; layers Keras marks `supports_masking`
+    /// pass it on.
+    fn compute_mask(&self, _x: &Tensor, _mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+}
+
+/// Run `layers` in order from `x`, handing each the mask the previous one computed; returns
+/// the output and its mask.
+pub fn run_chain(layers: &[std::sync::Arc<dyn Layer>], x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<(Tensor, Option<Tensor>)> {
+    let mut h = x.clone();
+    let mut mask = ctx.mask.take();
+    for layer in layers {
+        ctx.mask = mask;
+        let y = layer.forward(&h, ctx)?;
+        mask = layer.compute_mask(&h, ctx.mask.as_ref())?;
+        h = y;
+    }
+    ctx.mask = None;
+    Ok((h, mask))
+}
+
+/// `compute_mask` for layers that keep the timestep structure (Dense, activations, dropout,
+/// normalization): the input's mask, unchanged.
+#[macro_export]
+macro_rules! passes_mask {
+    () => {
+        fn compute_mask(&self, _x: &$crate::tensor::Tensor, mask: Option<&$crate::tensor::Tensor>) -> $crate::error::Result<Option<$crate::tensor::Tensor>> {
+            Ok(mask.cloned())
+        }
+    };
 }

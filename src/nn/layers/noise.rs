@@ -75,6 +75,8 @@ impl Layer for Noise {
         &self.name
     }
 
+    crate::passes_mask!();
+
     fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
         let inactive = match self.kind {
             NoiseKind::Dropout { rate } | NoiseKind::GaussianDropout { rate } => rate == 0.0,

@@ -26,6 +26,8 @@ impl Layer for BatchNormalization {
         &self.name
     }
 
+    crate::passes_mask!();
+
     fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
         let training = ctx.training && self.weights.is_trainable();
         let moving = if training { None } else { Some((&self.moving_mean, &self.moving_variance)) };
@@ -66,6 +68,8 @@ impl Layer for LayerNormalization {
     fn name(&self) -> &str {
         &self.name
     }
+
+    crate::passes_mask!();
 
     fn forward(&self, x: &Tensor, _ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
         norm::layer_norm(x, self.gamma.as_ref(), self.beta.as_ref(), self.epsilon).map_err(|e| crate::nn::layers::rename(e, &self.name))

@@ -17,11 +17,15 @@ impl Layer for Sequence {
     }
 
     fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
-        let mut h = x.clone();
-        for layer in &self.layers {
-            h = layer.forward(&h, ctx)?;
-        }
-        Ok(h)
+        let (y, mask) = super::run_chain(&self.layers, x, ctx)?;
+        // Hand the chain's output mask back for `compute_mask` below.
+        ctx.mask = mask;
+        Ok(y)
+    }
+
+    /// The mask the chain computed in `forward` (it left it in the context).
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(mask.cloned())
     }
 
     fn trainable_weights(&self) -> Vec<Tensor> {

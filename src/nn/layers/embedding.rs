@@ -1,0 +1,94 @@
+//! The layers that start a sequence model and make its timestep mask: Embedding (with
+//! `mask_zero`, index 0 is padding) and Masking (timesteps whose features all equal
+//! `mask_value` are padding).
+
+use super::weights::Weights;
+use super::{ForwardContext, Layer};
+use crate::error::{Error, Result};
+use crate::nn::regularizer::Regularizer;
+use crate::ops;
+use crate::tensor::shape::fmt_shape;
+use crate::tensor::Tensor;
+
+pub struct Embedding {
+    pub name: String,
+    pub embeddings: Tensor,
+    pub mask_zero: bool,
+    pub activity_regularizer: Option<Regularizer>,
+    pub weights: Weights,
+}
+
+impl Layer for Embedding {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
+        let y = ops::embedding::embedding(&self.name, x, &self.embeddings)?;
+        if let Some(reg) = &self.activity_regularizer {
+            ctx.add_activity_penalty(reg, &y)?;
+        }
+        Ok(y)
+    }
+
+    fn compute_mask(&self, x: &Tensor, _mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        if !self.mask_zero {
+            return Ok(None);
+        }
+        let values: Vec<f32> = x.cpu_values().as_slice().iter().map(|&i| if i != 0.0 { 1.0 } else { 0.0 }).collect();
+        Ok(Some(Tensor::from_vec(values, x.shape())?))
+    }
+
+    fn trainable_weights(&self) -> Vec<Tensor> {
+        self.weights.tensors()
+    }
+
+    fn penalty(&self) -> Result<Option<Tensor>> {
+        self.weights.penalty()
+    }
+
+    fn set_trainable(&self, trainable: bool) {
+        self.weights.set_trainable(trainable)
+    }
+}
+
+pub struct Masking {
+    pub name: String,
+    pub mask_value: f32,
+}
+
+impl Masking {
+    /// 1.0 for each timestep with a feature different from `mask_value`, shape = x's minus
+    /// the last axis.
+    fn keep(&self, x: &Tensor) -> Result<Tensor> {
+        if x.ndim() < 2 {
+            return Err(Error::shape(&self.name, "an input with a feature axis (batch, timesteps, features)", fmt_shape(x.shape())));
+        }
+        let width = x.shape()[x.ndim() - 1];
+        let v = x.cpu_values();
+        let keep: Vec<f32> = if width == 0 {
+            vec![0.0; x.numel()]
+        } else {
+            v.as_slice().chunks(width).map(|row| if row.iter().any(|&f| f != self.mask_value) { 1.0 } else { 0.0 }).collect()
+        };
+        Tensor::from_vec(keep, &x.shape()[..x.ndim() - 1])
+    }
+}
+
+impl Layer for Masking {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Masked timesteps come out as zeros (Keras multiplies by the mask).
+    fn forward(&self, x: &Tensor, _ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
+        let keep = self.keep(x)?;
+        let mut shape = keep.shape().to_vec();
+        shape.push(1);
+        ops::mul(x, &ops::reshape(&keep, &shape)?)
+    }
+
+    fn compute_mask(&self, x: &Tensor, _mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(Some(self.keep(x)?))
+    }
+}

@@ -1,0 +1,203 @@
+//! SimpleRNN, LSTM and GRU as layers: dropout masks, initial and carried (stateful) states,
+//! the timestep mask, and the outputs Keras returns, around the one-node recurrent op.
+
+use super::weights::Weights;
+use super::{ForwardContext, Layer};
+use crate::cpu::recurrent::Cell;
+use crate::error::{Error, Result};
+use crate::nn::regularizer::Regularizer;
+use crate::nn::rng::Rng;
+use crate::ops::recurrent::{recurrent, RecurrentInputs};
+use crate::ops::{self, SliceSpec};
+use crate::tensor::shape::fmt_shape;
+use crate::tensor::Tensor;
+use parking_lot::Mutex;
+
+/// The RNN options Keras keeps on the layer (not the cell).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecurrentOptions {
+    pub return_sequences: bool,
+    pub go_backwards: bool,
+    pub stateful: bool,
+    /// Masked timesteps output zeros instead of the previous output (Bidirectional sets it).
+    pub zero_output_for_mask: bool,
+    pub dropout: f32,
+    pub recurrent_dropout: f32,
+}
+
+pub struct Recurrent {
+    pub name: String,
+    pub cell: Cell,
+    pub kernel: Tensor,
+    pub recurrent_kernel: Tensor,
+    pub bias: Option<Tensor>,
+    pub options: RecurrentOptions,
+    pub activity_regularizer: Option<Regularizer>,
+    /// kernel, recurrent kernel and bias with their regularizers.
+    pub weights: Weights,
+    seeded: Option<Mutex<Rng>>,
+    /// The final states of the last batch, the next batch's initial states (stateful only).
+    carried: Mutex<Option<Vec<Tensor>>>,
+}
+
+fn all(n: usize) -> SliceSpec {
+    SliceSpec::Range { start: 0, step: 1, len: n }
+}
+
+fn cols(start: usize, len: usize) -> SliceSpec {
+    SliceSpec::Range { start: start as isize, step: 1, len }
+}
+
+impl Recurrent {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(name: String, cell: Cell, kernel: Tensor, recurrent_kernel: Tensor, bias: Option<Tensor>, options: RecurrentOptions, activity_regularizer: Option<Regularizer>, weights: Weights, seed: Option<u64>) -> Self {
+        Recurrent { name, cell, kernel, recurrent_kernel, bias, options, activity_regularizer, weights, seeded: seed.map(|s| Mutex::new(Rng::new(s))), carried: Mutex::new(None) }
+    }
+
+    pub fn units(&self) -> usize {
+        self.recurrent_kernel.shape()[0]
+    }
+
+    /// How many state tensors the cell has: `[h, c]` for an LSTM, `[h]` otherwise.
+    pub fn state_count(&self) -> usize {
+        if matches!(self.cell, Cell::Lstm { .. }) {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Forget the carried states (Keras `reset_states`): the next batch starts from zeros.
+    pub fn reset_states(&self) {
+        *self.carried.lock() = None;
+    }
+
+    /// The carried states, for `layer.states` in Python.
+    pub fn carried_states(&self) -> Option<Vec<Tensor>> {
+        self.carried.lock().clone()
+    }
+
+    /// Inverted-dropout keep mask of `shape`: 1/(1-rate) or 0.
+    fn dropout_mask(&self, rate: f32, shape: &[usize], rng: &mut Rng) -> Result<Tensor> {
+        let n = shape.iter().product();
+        let keep = 1.0 / (1.0 - rate);
+        let draw = |rng: &mut Rng| (0..n).map(|_| if rng.next_f32() >= rate { keep } else { 0.0 }).collect::<Vec<f32>>();
+        let values = match &self.seeded {
+            Some(own) => draw(&mut own.lock()),
+            None => draw(rng),
+        };
+        Tensor::from_vec(values, shape)
+    }
+
+    /// The output Keras returns and the final states (`[h]` or `[h, c]`).
+    pub fn run(&self, x: &Tensor, ctx: &mut ForwardContext<'_>, initial: Option<Vec<Tensor>>) -> Result<(Tensor, Vec<Tensor>)> {
+        let features = self.kernel.shape()[0];
+        if x.ndim() != 3 {
+            return Err(Error::shape(&self.name, format!("a 3-D input (batch, timesteps, {features})"), format!("input of shape {}", fmt_shape(x.shape()))));
+        }
+        if x.shape()[2] != features {
+            return Err(Error::shape(&self.name, format!("input with {features} features (batch, timesteps, {features})"), format!("input of shape {}", fmt_shape(x.shape()))));
+        }
+        let (batch, steps, units) = (x.shape()[0], x.shape()[1], self.units());
+        let o = self.options;
+        let x = if ctx.training && o.dropout > 0.0 {
+            // One mask per sequence, reused at every timestep (Keras's DropoutRNNCell).
+            ops::mul(x, &self.dropout_mask(o.dropout, &[batch, 1, features], ctx.rng)?)?
+        } else {
+            x.clone()
+        };
+        let rd = if ctx.training && o.recurrent_dropout > 0.0 { Some(self.dropout_mask(o.recurrent_dropout, &[batch, units], ctx.rng)?) } else { None };
+        let initial = match initial {
+            Some(states) => Some(states),
+            None if o.stateful => self.carried.lock().clone(),
+            None => None,
+        };
+        if let Some(states) = &initial {
+            if states.len() != self.state_count() {
+                return Err(Error::value(&self.name, format!("{} initial state tensors", self.state_count()), format!("{}", states.len())));
+            }
+            if states[0].shape() != [batch, units] && o.stateful {
+                return Err(Error::shape(
+                    &self.name,
+                    format!("a batch of {} (stateful layers keep their batch size; call reset_states() to change it)", states[0].shape()[0]),
+                    format!("input of shape {}", fmt_shape(x.shape())),
+                ));
+            }
+        }
+        let mask = ctx.mask.clone();
+        if let Some(m) = &mask {
+            if m.shape() != [batch, steps] {
+                return Err(Error::shape(&self.name, format!("a mask of shape {}", fmt_shape(&[batch, steps])), fmt_shape(m.shape())));
+            }
+        }
+        let seq = recurrent(
+            &self.name,
+            self.cell,
+            RecurrentInputs {
+                x: &x,
+                kernel: &self.kernel,
+                recurrent_kernel: &self.recurrent_kernel,
+                bias: self.bias.as_ref(),
+                h0: initial.as_ref().map(|s| &s[0]),
+                c0: initial.as_ref().and_then(|s| s.get(1)),
+                mask: mask.as_ref(),
+                recurrent_dropout: rd.as_ref(),
+            },
+            o.go_backwards,
+        )?;
+        let last = ops::slice(&seq, &[all(batch), SliceSpec::Index(steps - 1)])?;
+        let states = if self.state_count() == 2 {
+            vec![ops::slice(&last, &[all(batch), cols(0, units)])?, ops::slice(&last, &[all(batch), cols(units, units)])?]
+        } else {
+            vec![last]
+        };
+        let output = if o.return_sequences {
+            let h = if self.state_count() == 2 { ops::slice(&seq, &[all(batch), all(steps), cols(0, units)])? } else { seq };
+            match &mask {
+                Some(m) if o.zero_output_for_mask => {
+                    let mut mv = m.to_vec();
+                    if o.go_backwards {
+                        mv.chunks_mut(steps).for_each(|row| row.reverse());
+                    }
+                    ops::mul(&h, &Tensor::from_vec(mv, &[batch, steps, 1])?)?
+                }
+                _ => h,
+            }
+        } else {
+            states[0].clone()
+        };
+        if o.stateful {
+            *self.carried.lock() = Some(states.iter().map(|s| s.detach()).collect());
+        }
+        if let Some(reg) = &self.activity_regularizer {
+            ctx.add_activity_penalty(reg, &output)?;
+        }
+        Ok((output, states))
+    }
+}
+
+impl Layer for Recurrent {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
+        Ok(self.run(x, ctx, None)?.0)
+    }
+
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        Ok(if self.options.return_sequences { mask.cloned() } else { None })
+    }
+
+    fn trainable_weights(&self) -> Vec<Tensor> {
+        self.weights.tensors()
+    }
+
+    fn penalty(&self) -> Result<Option<Tensor>> {
+        self.weights.penalty()
+    }
+
+    fn set_trainable(&self, trainable: bool) {
+        self.weights.set_trainable(trainable)
+    }
+}

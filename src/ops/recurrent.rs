@@ -1,0 +1,173 @@
+//! The recurrent op: a whole sequence through a SimpleRNN, LSTM or GRU cell in one op, forward
+//! and backpropagation through time (kernels in `cpu::recurrent`). Its output is the state
+//! sequence (B, T, W) in processing order, W = `[h, c]` for an LSTM and `h` otherwise; layers
+//! slice the outputs and final states they return out of it, so one graph node covers the loop.
+
+use super::record;
+use crate::cpu::recurrent::{self, Cell, Problem};
+use crate::error::{Error, Result};
+use crate::tensor::shape::fmt_shape;
+use crate::tensor::Tensor;
+
+/// The tensors of a recurrent op. `mask` (B, T) and `recurrent_dropout` (B, U) are constants.
+pub struct RecurrentInputs<'a> {
+    pub x: &'a Tensor,
+    pub kernel: &'a Tensor,
+    pub recurrent_kernel: &'a Tensor,
+    pub bias: Option<&'a Tensor>,
+    pub h0: Option<&'a Tensor>,
+    pub c0: Option<&'a Tensor>,
+    pub mask: Option<&'a Tensor>,
+    pub recurrent_dropout: Option<&'a Tensor>,
+}
+
+fn expect_shape(op: &str, what: &str, t: &Tensor, want: &[usize]) -> Result<()> {
+    if t.shape() != want {
+        return Err(Error::shape(op, format!("{what} of shape {}", fmt_shape(want)), fmt_shape(t.shape())));
+    }
+    Ok(())
+}
+
+/// The op's operands as owned row-major buffers (the backward pass runs after the op returns).
+struct Owned {
+    cell: Cell,
+    /// (batch, steps, features, units)
+    dims: (usize, usize, usize, usize),
+    kernel: Vec<f32>,
+    recurrent: Vec<f32>,
+    bias: Option<Vec<f32>>,
+    h0: Option<Vec<f32>>,
+    c0: Option<Vec<f32>>,
+    mask: Option<Vec<f32>>,
+    recurrent_dropout: Option<Vec<f32>>,
+}
+
+impl Owned {
+    fn problem<'a>(&'a self, x: &'a [f32]) -> Problem<'a> {
+        let (batch, steps, features, units) = self.dims;
+        Problem {
+            cell: self.cell,
+            batch,
+            steps,
+            features,
+            units,
+            x,
+            kernel: &self.kernel,
+            recurrent: &self.recurrent,
+            bias: self.bias.as_deref(),
+            h0: self.h0.as_deref(),
+            c0: self.c0.as_deref(),
+            mask: self.mask.as_deref(),
+            recurrent_dropout: self.recurrent_dropout.as_deref(),
+        }
+    }
+}
+
+/// Reverse the time axis of a (B, T, W) buffer.
+fn reverse_time(v: &[f32], batch: usize, steps: usize, width: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(v.len());
+    for b in 0..batch {
+        for s in (0..steps).rev() {
+            out.extend_from_slice(&v[(b * steps + s) * width..][..width]);
+        }
+    }
+    out
+}
+
+/// Run `cell` over `inputs.x` (B, T, F); `go_backwards` reads the sequence from its end. `op`
+/// names the layer in errors.
+pub fn recurrent(op: &str, cell: Cell, inputs: RecurrentInputs<'_>, go_backwards: bool) -> Result<Tensor> {
+    let RecurrentInputs { x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout } = inputs;
+    if x.ndim() != 3 {
+        return Err(Error::shape(op, "a 3-D input (batch, timesteps, features)", fmt_shape(x.shape())));
+    }
+    let (batch, steps, features) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    if steps == 0 {
+        return Err(Error::shape(op, "at least one timestep", fmt_shape(x.shape())));
+    }
+    if recurrent_kernel.ndim() != 2 || recurrent_kernel.shape()[1] % cell.gates() != 0 {
+        return Err(Error::shape(op, format!("a recurrent kernel (units, {} * units)", cell.gates()), fmt_shape(recurrent_kernel.shape())));
+    }
+    let units = recurrent_kernel.shape()[0];
+    let gw = cell.gates() * units;
+    expect_shape(op, "recurrent kernel", recurrent_kernel, &[units, gw])?;
+    if kernel.shape() != [features, gw] {
+        return Err(Error::shape(op, format!("input with {} features (kernel {})", kernel.shape().first().copied().unwrap_or(0), fmt_shape(kernel.shape())), format!("input of shape {}", fmt_shape(x.shape()))));
+    }
+    if let Some(b) = bias {
+        if b.numel() != cell.bias_len(units) {
+            return Err(Error::shape(op, format!("a bias of {} values", cell.bias_len(units)), fmt_shape(b.shape())));
+        }
+    }
+    for (what, t) in [("initial state h", h0), ("initial state c", c0), ("recurrent dropout mask", recurrent_dropout)] {
+        if let Some(t) = t {
+            expect_shape(op, what, t, &[batch, units])?;
+        }
+    }
+    if c0.is_some() && !matches!(cell, Cell::Lstm { .. }) {
+        return Err(Error::value(op, "a single initial state (h)", "two (h and c)"));
+    }
+    if let Some(m) = mask {
+        expect_shape(op, "mask", m, &[batch, steps])?;
+    }
+    let mut tensors = vec![x, kernel, recurrent_kernel];
+    tensors.extend(bias);
+    tensors.extend(h0);
+    tensors.extend(c0);
+    super::same_device(op, &tensors)?;
+
+    let sw = cell.state_width(units);
+    let xv = if go_backwards { reverse_time(x.cpu_values().as_slice(), batch, steps, features) } else { x.to_vec() };
+    let mv = mask.map(|m| if go_backwards { reverse_time(m.cpu_values().as_slice(), batch, steps, 1) } else { m.to_vec() });
+    let owned = Owned {
+        cell,
+        dims: (batch, steps, features, units),
+        kernel: kernel.to_vec(),
+        recurrent: recurrent_kernel.to_vec(),
+        bias: bias.map(|b| b.to_vec()),
+        h0: h0.map(|t| t.to_vec()),
+        c0: c0.map(|t| t.to_vec()),
+        mask: mv,
+        recurrent_dropout: recurrent_dropout.map(|t| t.to_vec()),
+    };
+    let needs_grad = crate::autograd::is_grad_enabled() && tensors.iter().any(|t| t.requires_grad());
+    let (states, saved) = recurrent::forward(&owned.problem(&xv), needs_grad);
+    let need_dx = x.requires_grad();
+    let (has_bias, has_h0, has_c0) = (bias.is_some(), h0.is_some(), c0.is_some());
+    let shapes: Vec<Vec<usize>> = tensors.iter().map(|t| t.shape().to_vec()).collect();
+    let out_shape = [batch, steps, sw];
+    let op_name: &'static str = match cell {
+        Cell::Simple { .. } => "simple_rnn",
+        Cell::Lstm { .. } => "lstm",
+        Cell::Gru { .. } => "gru",
+    };
+    Ok(record(op_name, states, &out_shape, &tensors, move |out| {
+        let saved = saved.expect("kept when a node is recorded");
+        move |g: &Tensor| {
+            let (states, dstates) = (out.cpu_values(), g.cpu_values());
+            let grads = recurrent::backward(&owned.problem(&xv), &saved, states.as_slice(), dstates.as_slice(), need_dx);
+            let dx = match grads.dx {
+                Some(dx) if go_backwards => Some(reverse_time(&dx, batch, steps, features)),
+                other => other,
+            };
+            let mut out = vec![
+                dx.map(|d| Tensor::from_vec(d, &shapes[0])).transpose()?,
+                Some(Tensor::from_vec(grads.dkernel, &shapes[1])?),
+                Some(Tensor::from_vec(grads.drecurrent, &shapes[2])?),
+            ];
+            let mut next = 3;
+            if has_bias {
+                out.push(Some(Tensor::from_vec(grads.dbias.expect("bias gradient"), &shapes[next])?));
+                next += 1;
+            }
+            if has_h0 {
+                out.push(Some(Tensor::from_vec(grads.dh0, &shapes[next])?));
+                next += 1;
+            }
+            if has_c0 {
+                out.push(Some(Tensor::from_vec(grads.dc0.expect("LSTM cell-state gradient"), &shapes[next])?));
+            }
+            Ok(out)
+        }
+    }))
+}
