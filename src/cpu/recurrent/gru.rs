@@ -3,7 +3,7 @@
 //! one recurrent GEMM per step over all three gates.
 //! reset before: `hh = act(x W_h + b_h + (r * h_prev) U_h)`, a second GEMM per step after r.
 
-use super::{active, activate, backprop, for_samples, input_projection, previous_h, recurrent_backward, recurrent_input, Grads, Problem, Rows, Saved};
+use super::{active, activate, backprop, for_samples, input_projection, previous_h, recurrent_backward, recurrent_input, transposed_recurrent, Grads, Problem, Rows, Saved};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm, gemm_into, MatRef};
 use crate::cpu::uninit;
@@ -128,6 +128,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
     // reset_after: the recurrent side's gate gradients [dz, dr, d(h_prev U_h + b_rh)].
     let mut drec = if reset_after { uninit(n * t * gw) } else { Vec::new() };
     let mut dh_next = vec![0.0f32; n * u];
+    let rt = transposed_recurrent(p);
     let mut scratch = vec![0.0f32; n * u];
     let mut drhp = vec![0.0f32; n * u];
     let zeros = vec![0.0f32; u];
@@ -173,12 +174,12 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
             });
         }
         if reset_after {
-            recurrent_backward(p, &drec, gw, 0, gw, s, &mut dh_next, &mut scratch);
+            recurrent_backward(p, &rt, &drec, gw, 0, gw, s, &mut dh_next, &mut scratch);
             continue;
         }
         // Reset before: the candidate's GEMM ran on r * h_prev; its gradient feeds r and h_prev.
         let a = MatRef { data: &dpre, offset: s * gw + 2 * u, row_stride: (t * gw) as isize, col_stride: 1 };
-        let r_h = MatRef { data: p.recurrent, offset: 2 * u, row_stride: gw as isize, col_stride: 1 }.t();
+        let r_h = MatRef { data: &rt, offset: 2 * u * u, row_stride: u as isize, col_stride: 1 };
         gemm(n, u, u, a, r_h, &mut drhp, false);
         {
             let (dp_r, dh_r) = (Rows::of(&mut dpre), Rows::of(&mut dh_next));
@@ -202,7 +203,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
                 backprop(rec_fn, &saved.pre[row * gw + u..row * gw + 2 * u], r, &mut dg[u..2 * u]);
             });
         }
-        recurrent_backward(p, &dpre, gw, 0, 2 * u, s, &mut dh_next, &mut scratch);
+        recurrent_backward(p, &rt, &dpre, gw, 0, 2 * u, s, &mut dh_next, &mut scratch);
     }
     let mut drecurrent = vec![0.0f32; u * gw];
     let hp = previous_h(p, states);

@@ -1,7 +1,7 @@
 //! LSTM (Keras gate order i, f, c, o):
 //! `c = f * c_prev + i * act(g)`, `h = o * act(c)`, gates `rec_act(x W + h_prev U + b)`.
 
-use super::{active, activate, backprop, for_samples, input_projection, previous_h, recurrent_backward, recurrent_input, Grads, Problem, Rows, Saved};
+use super::{active, activate, backprop, for_samples, input_projection, previous_h, recurrent_backward, recurrent_input, transposed_recurrent, Grads, Problem, Rows, Saved};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm, gemm_into, MatRef};
 use crate::cpu::uninit;
@@ -62,6 +62,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
     let mut dpre = uninit(n * t * gw);
     let mut dh_next = vec![0.0f32; n * u];
     let mut dc_next = vec![0.0f32; n * u];
+    let rt = transposed_recurrent(p);
     let mut scratch = vec![0.0f32; n * u];
     let zeros = vec![0.0f32; u];
     for s in (0..t).rev() {
@@ -107,7 +108,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
             // Filled by the recurrent GEMM below.
             dh.fill(0.0);
         });
-        recurrent_backward(p, &dpre, gw, 0, gw, s, &mut dh_next, &mut scratch);
+        recurrent_backward(p, &rt, &dpre, gw, 0, gw, s, &mut dh_next, &mut scratch);
     }
     let hp = previous_h(p, states);
     let mut drecurrent = vec![0.0f32; u * gw];

@@ -1,6 +1,6 @@
 //! SimpleRNN: `h = act(x W + h_prev U + b)`.
 
-use super::{active, activate, backprop, for_samples, input_projection, previous_h, recurrent_backward, recurrent_input, Grads, Problem, Rows, Saved};
+use super::{active, activate, backprop, for_samples, input_projection, previous_h, recurrent_backward, recurrent_input, transposed_recurrent, Grads, Problem, Rows, Saved};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm, gemm_into, MatRef};
 use crate::cpu::uninit;
@@ -36,6 +36,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
     let (n, t, u, f) = (p.batch, p.steps, p.units, p.features);
     let mut dpre = uninit(n * t * u);
     let mut dh_next = vec![0.0f32; n * u];
+    let rt = transposed_recurrent(p);
     let mut scratch = vec![0.0f32; n * u];
     for s in (0..t).rev() {
         let (dp_r, dh_r) = (Rows::of(&mut dpre), Rows::of(&mut dh_next));
@@ -52,7 +53,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
             backprop(act_fn, &saved.pre[row * u..(row + 1) * u], &states[row * u..(row + 1) * u], dg);
             dh.fill(0.0);
         });
-        recurrent_backward(p, &dpre, u, 0, u, s, &mut dh_next, &mut scratch);
+        recurrent_backward(p, &rt, &dpre, u, 0, u, s, &mut dh_next, &mut scratch);
     }
     let hp = previous_h(p, states);
     let mut drecurrent = vec![0.0f32; u * u];
