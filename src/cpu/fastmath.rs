@@ -14,11 +14,14 @@ const ROUND_MAGIC: f32 = 12_582_912.0;
 fn exp_approx(x: f32) -> f32 {
     // Clamp so 2^k stays a normal float; exp(-87.3) ~ 1e-38 is zero for every use here.
     let x = x.clamp(-87.3, 88.7);
-    let k = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+    let t = x * LOG2E + ROUND_MAGIC;
+    let k = t - ROUND_MAGIC;
     let r = x - k * LN2_HI - k * LN2_LO;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 5.000_000_1e-1;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((k as i32 + 127) << 23) as u32)
+    // 2^k from k's bits in t's mantissa (t = 1.5 * 2^23 + k): integer adds and a shift, which
+    // vectorise; `k as i32` is a saturating conversion LLVM leaves scalar.
+    e * f32::from_bits(t.to_bits().wrapping_sub(ROUND_MAGIC.to_bits()).wrapping_add(127) << 23)
 }
 
 #[inline(always)]

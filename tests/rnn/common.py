@@ -100,6 +100,8 @@ def check_rnn(layer, x, initial_state=None, mask=None, tol=BALANCED, grad=True, 
     gradients of the input, every weight and every initial state. Returns the outputs."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     states = None if initial_state is None else [np.ascontiguousarray(s, np.float32) for s in initial_state]
+    for weight in layer._ordered_weights():
+        weight.grad = None  # gradients accumulate: start from none, as the layer may have run before
     x_leaf = fn.tensor(x, requires_grad=grad)
     state_leaves = None if states is None else [fn.tensor(s, requires_grad=grad) for s in states]
     result = layer(x_leaf, initial_state=state_leaves, mask=mask)
@@ -140,8 +142,8 @@ def check_rnn(layer, x, initial_state=None, mask=None, tol=BALANCED, grad=True, 
 
 
 def randomize(layer, input_shape, seed=1, scale=0.6):
-    """Build `layer` for `input_shape` (with batch) and give every weight seeded values."""
-    layer.build((None, *input_shape[1:]))
+    """Build `layer` for `input_shape` (with batch) unless built, and give every weight seeded values."""
+    layer._ensure_built((None, *input_shape[1:]))
     generator = rng(seed)
     arrays = [generator.uniform(-scale, scale, size=w.shape).astype(np.float32) for w in layer.get_weights()]
     layer.set_weights(arrays)

@@ -144,11 +144,11 @@ class Bidirectional(Layer):
         backward = None
         if back_cfg is not None:
             backward = get_layer_class(back_cfg["class_name"]).from_config(back_cfg["config"])
-        # The sub-layers were saved under their forward_/backward_ names: strip the prefix so
-        # the copies made in __init__ get the same names back.
+        # The forward layer was saved as forward_<name>: strip the prefix so the copy made in
+        # __init__ gets the same name back. The backward layer comes back as an explicit
+        # backward_layer, which __init__ keeps under its own name (as Keras does), so its saved
+        # name (backward_<name>) must stay as it is; stripping it renamed it on every round trip.
         layer.name = _strip(layer.name, "forward_")
-        if backward is not None:
-            backward.name = _strip(backward.name, "backward_")
         return cls(layer, backward_layer=backward, **config)
 
 
