@@ -4,7 +4,7 @@ import numpy as np
 
 from ferronet import _core, _random
 from ferronet.layers.layer import Layer
-from ferronet.layers.rnn import RecurrentBase, _as_state_list
+from ferronet.layers.rnn import RecurrentBase, _as_state_list, check_sequence_input
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -101,6 +101,7 @@ class Bidirectional(Layer):
         """Returns the merged output (or both, merge_mode=None), then with `return_state` the
         forward layer's final states and the backward layer's."""
         x = inputs if isinstance(inputs, _core.Tensor) else _core.Tensor(np.asarray(inputs, dtype=np.float32))
+        check_sequence_input(self.name, x)  # names this layer, not forward_<name>
         self._ensure_built((None,) + tuple(x.shape[1:]))
         self._engine_layer()
         mask = None if mask is None else np.asarray(mask, dtype=np.float32)

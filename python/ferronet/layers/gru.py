@@ -33,6 +33,8 @@ class GRU(RecurrentBase):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self._recurrent_activation_name = activations.serialize(self.recurrent_activation)
+        if self._recurrent_activation_name == "softmax":  # as activation: rejected here, not at the first call
+            raise ValueError("GRU: expected an elementwise recurrent_activation, got recurrent_activation='softmax'")
         self.reset_after = bool(reset_after)
 
     def _bias_shape(self):

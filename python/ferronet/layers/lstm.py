@@ -43,6 +43,8 @@ class LSTM(RecurrentBase):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self._recurrent_activation_name = activations.serialize(self.recurrent_activation)
+        if self._recurrent_activation_name == "softmax":  # as activation: rejected here, not at the first call
+            raise ValueError("LSTM: expected an elementwise recurrent_activation, got recurrent_activation='softmax'")
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _bias_values(self, shape):

@@ -128,6 +128,7 @@ class RecurrentBase(Layer):
         arrays (`[h]`, or `[h, c]` for an LSTM); `mask`: (batch, timesteps), true where a step is
         real. Returns the output, or `[output, *states]` with `return_state`."""
         x = inputs if isinstance(inputs, _core.Tensor) else _core.Tensor(np.asarray(inputs, dtype=np.float32))
+        check_sequence_input(self.name, x)
         self._ensure_built((None,) + tuple(x.shape[1:]))
         self._engine_layer()  # made once, with the frozen flag set
         engine = self._recurrent_engine()
@@ -195,6 +196,13 @@ class RecurrentBase(Layer):
         for key in ("kernel_constraint", "recurrent_constraint", "bias_constraint"):
             config.pop(key, None)
         return cls(**config)
+
+
+def check_sequence_input(name, x):
+    """A direct call's input must be (batch, timesteps, features). Checked here, before `build`,
+    so the message names the shape received (build only sees it with the batch as None)."""
+    if len(x.shape) != 3:
+        raise _core.ShapeError(f"{name}: expected a 3-D input (batch, timesteps, features), got input of shape {tuple(x.shape)}")
 
 
 def _as_state_list(initial_state):
