@@ -50,7 +50,7 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, rec_fn: Activation, r
         {
             let (pre_r, act_r, st_r, ex_r) = (Rows::of(&mut pre), Rows::of(&mut act), Rows::of(&mut states), Rows::of(&mut extra));
             let (rec, scratch) = (&rec, &scratch);
-            for_samples(p, |b| {
+            for_samples(p, #[inline(always)] |b| {
                 let row = b * t + s;
                 // SAFETY: sample b's rows at step s; its step s-1 state is read only.
                 let (pg, ag, ex) = unsafe { (pre_r.at(row * gw, gw), act_r.at(row * gw, gw), ex_r.at(row * u, u)) };
@@ -93,7 +93,7 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, rec_fn: Activation, r
                 gemm_into(n, u, u, rhp, rk(2 * u), &mut pre, s * gw + 2 * u, t * gw, true);
             }
             let (pre_r, act_r, st_r) = (Rows::of(&mut pre), Rows::of(&mut act), Rows::of(&mut states));
-            for_samples(p, |b| {
+            for_samples(p, #[inline(always)] |b| {
                 let row = b * t + s;
                 if !active(p, b, s) {
                     return;
@@ -136,7 +136,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
         {
             let (dp_r, dr_r, dh_r) = (Rows::of(&mut dpre), Rows::of(&mut drec), Rows::of(&mut dh_next));
             let zeros = &zeros;
-            for_samples(p, |b| {
+            for_samples(p, #[inline(always)] |b| {
                 let row = b * t + s;
                 // SAFETY: sample b's rows only.
                 let (dg, dh) = unsafe { (dp_r.at(row * gw, gw), dh_r.at(b * u, u)) };
@@ -184,7 +184,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
         {
             let (dp_r, dh_r) = (Rows::of(&mut dpre), Rows::of(&mut dh_next));
             let (drhp, zeros) = (&drhp, &zeros);
-            for_samples(p, |b| {
+            for_samples(p, #[inline(always)] |b| {
                 let row = b * t + s;
                 if !active(p, b, s) {
                     return;

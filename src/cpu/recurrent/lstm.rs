@@ -20,7 +20,7 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, rec_fn: Activation) -
             gemm_into(n, gw, u, h, MatRef::row_major(p.recurrent, gw), &mut pre, s * gw, t * gw, true);
         }
         let (pre_r, act_r, st_r, ex_r) = (Rows::of(&mut pre), Rows::of(&mut act), Rows::of(&mut states), Rows::of(&mut extra));
-        for_samples(p, |b| {
+        for_samples(p, #[inline(always)] |b| {
             let row = b * t + s;
             // SAFETY: sample b's rows at step s (and its step s-1 state, read only), disjoint
             // from every other sample's.
@@ -67,7 +67,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
     let zeros = vec![0.0f32; u];
     for s in (0..t).rev() {
         let (dp_r, dh_r, dc_r) = (Rows::of(&mut dpre), Rows::of(&mut dh_next), Rows::of(&mut dc_next));
-        for_samples(p, |b| {
+        for_samples(p, #[inline(always)] |b| {
             let row = b * t + s;
             // SAFETY: sample b's rows only.
             let (dg, dh, dc) = unsafe { (dp_r.at(row * gw, gw), dh_r.at(b * u, u), dc_r.at(b * u, u)) };

@@ -17,7 +17,7 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation) -> (Vec<f32>, Saved) 
         }
         let st_r = Rows::of(&mut states);
         let pre = &pre;
-        for_samples(p, |b| {
+        for_samples(p, #[inline(always)] |b| {
             let row = b * t + s;
             // SAFETY: sample b's state at step s (written) and s-1 (read).
             let h = unsafe { st_r.at(row * u, u) };
@@ -40,7 +40,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: 
     let mut scratch = vec![0.0f32; n * u];
     for s in (0..t).rev() {
         let (dp_r, dh_r) = (Rows::of(&mut dpre), Rows::of(&mut dh_next));
-        for_samples(p, |b| {
+        for_samples(p, #[inline(always)] |b| {
             let row = b * t + s;
             // SAFETY: sample b's rows only.
             let (dg, dh) = unsafe { (dp_r.at(row * u, u), dh_r.at(b * u, u)) };
