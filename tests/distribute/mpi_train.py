@@ -56,7 +56,8 @@ kwargs = dict(validation_split=0.2) if case == "dense" else {}
 history = model.fit(x, y, batch_size=31 if case == "dense" else 32, epochs=3, verbose=2, callbacks=callbacks, **kwargs)
 if failure == "raise_after_fit" and rank == 1:
     raise ValueError("rank 1 failed after fit")
-model.fit(x[:5], y[:5], batch_size=4, epochs=1, verbose=0)  # last batch: 1 sample for N ranks
+if case == "dense":  # a last batch of 1 sample: empty shards on all ranks but one
+    model.fit(x[:5], y[:5], batch_size=4, epochs=1, verbose=0)
 evaluation = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
 # Each rank brings its own batch (halves of x; with 4 ranks each half twice): together, all of x.
 mine = slice(None) if fn.distribute.world_size() == 1 else slice(rank % 2, None, 2)
