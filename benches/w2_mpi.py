@@ -58,17 +58,18 @@ def worker(batch, warmups, repeats):
         model = fn.Sequential([fn.Input((UNITS[0],))] + [fn.layers.Dense(u, activation="relu") for u in UNITS[1:-1]]
                               + [fn.layers.Dense(UNITS[-1], activation="softmax")])
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    times = []
+    times, in_allreduce = [], []
+    steps = math.ceil(SAMPLES / batch) * EPOCHS
     for i in range(warmups + repeats):
-        if i == warmups:
-            timings.update(seconds=0.0, calls=0)
+        timings.update(seconds=0.0, calls=0)
         start = time.perf_counter()
         model.fit(x, y, batch_size=batch, epochs=EPOCHS, verbose=0)
         times.append(time.perf_counter() - start)
+        in_allreduce.append(timings["seconds"])
     result = {"seconds": statistics.median(times[warmups:]), "threads": fn._core.num_threads(),
-              "world": strategy.world_size, "steps": math.ceil(SAMPLES / batch) * EPOCHS}
+              "world": strategy.world_size, "steps": steps}
     if strategy.world_size > 1:
-        per_step = np.array([timings["seconds"] / max(timings["calls"], 1)])
+        per_step = np.array([statistics.median(in_allreduce[warmups:]) / steps])
         strategy._comm.Allreduce(strategy._mpi.IN_PLACE, per_step)
         buffer = np.zeros(timings["floats"], np.float32)
         strategy._comm.Barrier()
