@@ -20,7 +20,14 @@ cargo test --quiet
 echo "== build the wheel (release, abi3) =="
 rm -rf dist
 maturin build --release --quiet --out dist
-python -m pip install --quiet --force-reinstall "$(ls dist/ferronet-*.whl)[test]"
+# With an MPI launcher on the machine (or FERRONET_REQUIRE_MPI=1, as in CI) the MPI extra too:
+# tests/distribute runs `mpiexec` jobs, and with FERRONET_REQUIRE_MPI=1 fails rather than skips
+# when mpiexec or mpi4py is missing.
+EXTRAS=test
+if command -v mpiexec >/dev/null || [ "${FERRONET_REQUIRE_MPI:-0}" = 1 ]; then
+    EXTRAS=test,mpi
+fi
+python -m pip install --quiet --force-reinstall "$(ls dist/ferronet-*.whl)[$EXTRAS]"
 
 echo "== pytest =="
 # Run from outside the source tree so the installed wheel, not python/, is what gets imported.

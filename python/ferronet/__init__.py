@@ -19,6 +19,7 @@ from ferronet import (  # noqa: E402
     activations,
     callbacks,
     datasets,
+    distribute,
     errors,
     initializers,
     layers,
@@ -38,7 +39,7 @@ from ferronet.models import Sequential  # noqa: E402
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "Sequential", "Input", "activations", "callbacks",
-    "datasets", "errors", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers",
+    "datasets", "distribute", "errors", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers",
     "plot", "utils", "__version__",
 ]
 

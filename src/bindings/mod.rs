@@ -2,6 +2,7 @@
 //! the engine, map errors. Every op call on tensors goes through `convert::to_tensor`.
 
 mod convert;
+mod distribute;
 mod error;
 mod layer;
 mod model;
@@ -22,6 +23,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     recurrent::register(m)?;
     optimizer::register(m)?;
     model::register(m)?;
+    distribute::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -140,7 +140,7 @@ impl Samples {
 }
 
 impl PyModel {
-    fn with_compiled<T>(&self, f: impl FnOnce(&mut Compiled) -> Result<T>) -> Result<T> {
+    pub(super) fn with_compiled<T>(&self, f: impl FnOnce(&mut Compiled) -> Result<T>) -> Result<T> {
         let mut guard = self.compiled.lock();
         match guard.as_mut() {
             Some(c) => f(c),
@@ -157,7 +157,7 @@ fn hook(callback: Option<Py<PyAny>>, every_batch: bool) -> PyHook {
 fn finish<T>(result: Result<T>, hook: PyHook) -> PyResult<T> {
     match (result, hook.error) {
         (Err(_), Some(e)) => Err(e),
-        (Err(e), None) => Err(e.into()),
+        (Err(e), None) => Err(super::distribute::take_error().unwrap_or_else(|| e.into())),
         (Ok(v), _) => Ok(v),
     }
 }
@@ -173,7 +173,7 @@ impl PyModel {
     fn compile(&self, loss: &Bound<'_, PyDict>, metrics: Vec<(String, String, Bound<'_, PyDict>)>, optimizer: PyRef<'_, PyOptimizer>) -> PyResult<()> {
         let loss = loss_from(loss)?;
         let metrics = metrics.into_iter().map(|(name, kind, spec)| metric_from(name, &kind, &spec)).collect::<PyResult<Vec<_>>>()?;
-        *self.compiled.lock() = Some(Compiled { loss, metrics, optimizer: optimizer.inner.clone() });
+        *self.compiled.lock() = Some(Compiled { loss, metrics, optimizer: optimizer.inner.clone(), data_parallel: None });
         Ok(())
     }
 
@@ -239,7 +239,8 @@ impl PyModel {
         let logs = py.detach(|| {
             let data = xs.dataset(&ys, ws.as_ref())?;
             self.with_compiled(|c| c.single_batch(&self.sequential, &data, train, &mut Rng::new(seed)))
-        })?;
+        })
+        .map_err(|e| super::distribute::take_error().unwrap_or_else(|| e.into()))?;
         logs_dict(py, &logs)
     }
 

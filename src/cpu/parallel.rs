@@ -4,16 +4,25 @@
 use super::workers;
 use std::sync::OnceLock;
 
+static THREADS: OnceLock<usize> = OnceLock::new();
+
 /// Threads the kernels use: `FERRONET_NUM_THREADS`, else `RAYON_NUM_THREADS` (read by earlier
-/// versions and by our benchmarks), else the cores this process may run on.
+/// versions and by our benchmarks), else the cores this process may run on. Fixed on first use.
 pub fn threads() -> usize {
-    static THREADS: OnceLock<usize> = OnceLock::new();
     *THREADS.get_or_init(|| {
         ["FERRONET_NUM_THREADS", "RAYON_NUM_THREADS"]
             .iter()
             .find_map(|k| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0))
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
     })
+}
+
+/// Fix the thread count at `n` (at least 1) unless a kernel already fixed it; returns the count
+/// in force. Data-parallel ranks sharing a machine call this before training, so that N ranks
+/// do not each start one worker per core.
+pub fn set_threads(n: usize) -> usize {
+    let _ = THREADS.set(n.max(1));
+    threads()
 }
 
 /// A raw pointer handed to the parts; each part touches a disjoint range.

@@ -58,6 +58,16 @@ impl Metric {
         }
     }
 
+    /// The running (total, count); data-parallel training sums what a batch added across ranks.
+    pub fn state(&self) -> (f64, f64) {
+        (self.total, self.count)
+    }
+
+    pub fn set_state(&mut self, total: f64, count: f64) {
+        self.total = total;
+        self.count = count;
+    }
+
     /// Add a batch: `y_true` and `y_pred` row-major, `width` = last axis of `y_pred`.
     pub fn update(&mut self, y_true: &[f32], y_pred: &[f32], width: usize) -> Result<()> {
         let rows = if width == 0 { 0 } else { y_pred.len() / width };

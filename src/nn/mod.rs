@@ -2,6 +2,7 @@
 //! Everything a `fit` step does runs here, in Rust; Python only configures it and hears back
 //! between batches (callbacks, the progress bar).
 
+pub mod data_parallel;
 pub mod layers;
 pub mod loss;
 pub mod metrics;

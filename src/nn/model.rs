@@ -2,6 +2,7 @@
 //! batch, entirely in Rust. The caller passes a `Hook` that hears about finished batches and may
 //! stop the loop (callbacks, progress bar, Ctrl-C).
 
+use super::data_parallel::DataParallel;
 use super::layers::{ForwardContext, Layer};
 use super::loss::LossKind;
 use super::metrics::{MeanTracker, Metric};
@@ -67,6 +68,8 @@ pub struct Compiled {
     pub loss: LossKind,
     pub metrics: Vec<Metric>,
     pub optimizer: Arc<parking_lot::Mutex<Optimizer>>,
+    /// Set while training across processes: shards batches and sums each step across ranks.
+    pub data_parallel: Option<DataParallel>,
 }
 
 /// Row-major samples: `x` is `n` rows of `x_row` shape, `y` likewise, `weights` one per sample.
@@ -156,12 +159,20 @@ impl Compiled {
     /// One optimizer step on a batch; returns the batch loss.
     pub fn train_step(&mut self, model: &Sequential, x: &Tensor, y: &Tensor, w: Option<&Tensor>, rng: &mut Rng) -> Result<f32> {
         let weights = model.trainable_weights();
+        if self.data_parallel.is_some() && x.shape().first() == Some(&0) {
+            // A global batch smaller than the ranks leaves this shard empty: no forward pass (a
+            // reshape of zero samples is ambiguous), but the rank still takes part in the sum.
+            return self.apply_across_ranks(&weights, 0, 0.0, y, y);
+        }
         let previous = autograd::set_grad_enabled(true);
         let result = (|| {
             let (y_pred, loss) = model.loss(&self.loss, x, y, w, &mut ForwardContext::new(true, rng))?;
             let value = loss.item()?;
             if loss.requires_grad() {
                 autograd::backward(&loss, None, false)?;
+            }
+            if self.data_parallel.is_some() {
+                return self.apply_across_ranks(&weights, x.shape().first().copied().unwrap_or(0), value, y, &y_pred.detach());
             }
             let pairs: Vec<(Tensor, Tensor)> = weights.iter().filter_map(|w| w.take_grad().map(|g| (w.clone(), g))).collect();
             self.optimizer.lock().apply(&pairs)?;
@@ -171,6 +182,22 @@ impl Compiled {
         })();
         autograd::set_grad_enabled(previous);
         result
+    }
+
+    /// The data-parallel end of a train step: this rank's gradients, loss and metric updates are
+    /// summed across ranks (weighted by `count`, the rank's samples), then the optimizer applies
+    /// the global-batch gradient. Returns the global batch loss.
+    fn apply_across_ranks(&mut self, weights: &[Tensor], count: usize, value: f32, y: &Tensor, y_pred: &Tensor) -> Result<f32> {
+        let before: Vec<(f64, f64)> = self.metrics.iter().map(Metric::state).collect();
+        {
+            let _no_grad = NoGradGuard::new();
+            self.update_metrics(y, y_pred)?;
+        }
+        let grads: Vec<Option<Tensor>> = weights.iter().map(Tensor::take_grad).collect();
+        let Some(dp) = self.data_parallel.as_mut() else { return Err(Error::value("fit", "a data-parallel model", "none")) };
+        let (pairs, global_loss) = dp.reduce_step(weights, &grads, count, value, &mut self.metrics, &before)?;
+        self.optimizer.lock().apply(&pairs)?;
+        Ok(global_loss)
     }
 
     /// Loss on a batch without updating anything.
@@ -189,10 +216,14 @@ impl Compiled {
         if shuffle {
             rng.shuffle(&mut order);
         }
+        if let Some(dp) = &self.data_parallel {
+            dp.split_stream(rng);
+        }
         let mut loss = MeanTracker::default();
         let steps = data.n.div_ceil(batch_size.max(1));
         for (step, indices) in order.chunks(batch_size.max(1)).enumerate() {
-            let (x, y, w) = data.batch(indices)?;
+            // Across ranks `indices` is the global batch; this rank trains on its shard of it.
+            let (x, y, w) = data.batch(self.data_parallel.as_ref().map_or(indices, |dp| dp.shard(indices)))?;
             let value = self.train_step(model, &x, &y, w.as_ref(), rng)?;
             loss.update(value as f64, indices.len() as f64);
             if hook.batch_end(step, &logs_of(&loss, &self.metrics), step + 1 == steps)? {

@@ -1,5 +1,7 @@
 """`Callback` (every Keras hook) and `CallbackList` (runs them in order)."""
 
+from ferronet.distribute import mpi
+
 
 class Callback:
     """Base class for callbacks. Override any hook; `self.model` and `self.params` are set by `fit`.
@@ -9,6 +11,11 @@ class Callback:
     >>> class Stop(fn.callbacks.Callback):
     ...     def on_epoch_end(self, epoch, logs=None): self.model.stop_training = True
     """
+
+    #: Runs only on rank 0 of a multi-process (MPI) job: set by callbacks that write files or
+    #: print, so N ranks do not write the same file N times. Every rank sees the same (global)
+    #: logs, so callbacks that decide (EarlyStopping) run everywhere and decide alike.
+    rank_zero_only = False
 
     def __init__(self):
         self.model = None
@@ -55,7 +62,8 @@ class CallbackList:
     """Runs a list of callbacks in order for each hook."""
 
     def __init__(self, callbacks, model, params):
-        self.callbacks = list(callbacks)
+        on_rank_zero = mpi.place()[0] == 0
+        self.callbacks = [c for c in callbacks if on_rank_zero or not getattr(c, "rank_zero_only", False)]
         for c in self.callbacks:
             c.set_model(model)
             c.set_params(params)

@@ -37,6 +37,8 @@ class CSVLogger(Callback):
     ('training.log', ';', True)
     """
 
+    rank_zero_only = True
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.sep = separator

@@ -10,6 +10,8 @@ from ferronet.utils.progbar import Progbar
 class ProgbarLogger(Callback):
     """Progress output for `fit` (verbose 1: a bar; verbose 2: a line per epoch)."""
 
+    rank_zero_only = True
+
     def __init__(self, verbose=1):
         super().__init__()
         self.verbose = verbose

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ferronet import _core, _random, losses, metrics as metrics_module, optimizers
+from ferronet import _core, _random, distribute, losses, metrics as metrics_module, optimizers
 from ferronet._naming import unique_name
 from ferronet.layers.input_layer import InputLayer
 from ferronet.layers.layer import Layer
@@ -38,6 +38,7 @@ class Sequential:
         self.stop_training = False
         self.history = None
         self._engine_model = None
+        self.distribute_strategy = distribute.current_strategy()  # set inside `strategy.scope()`
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._maybe_build()
@@ -188,6 +189,7 @@ class Sequential:
             if isinstance(m, str) and m not in ("accuracy", "acc"):
                 metrics_module.resolve(m, (1, 1), (1, 1))
         self._resolved_metrics = None
+        self.distribute_strategy = distribute.current_strategy() or self.distribute_strategy
         self.compiled = True
 
     def _require_compiled(self):
@@ -214,8 +216,9 @@ class Sequential:
     # ---- training -------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
-        """Train for `epochs` epochs; returns a `History`. The batch loop runs in Rust."""
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, distribute=None):
+        """Train for `epochs` epochs; returns a `History`. The batch loop runs in Rust.
+        `distribute`: a `ferronet.distribute.DataParallel` (default: the one the model was made in)."""
         args = {k: v for k, v in locals().items() if k != "self"}
         from ferronet.models import training
 

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ferronet import _random
+from ferronet import _random, distribute as _distribute
 from ferronet.callbacks import CallbackList, History, ProgbarLogger
 from ferronet.callbacks.callback import overrides_batch_hooks
 from ferronet.models import data
@@ -54,8 +54,16 @@ def _ordered(logs, model):
     return {k: float(logs[k]) for k in sorted(logs)}
 
 
-def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle, class_weight,
-        sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size, validation_freq):
+def fit(model, distribute=None, **kwargs):
+    strategy = _distribute.active(model, distribute)
+    if strategy is None:
+        return _fit(model, None, **kwargs)
+    with strategy._abort_on_error():
+        return _fit(model, strategy, **kwargs)
+
+
+def _fit(model, strategy, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle, class_weight,
+         sample_weight, initial_epoch, steps_per_epoch, validation_steps, validation_batch_size, validation_freq):
     model._require_compiled()
     verbose = _verbosity(verbose)
     batch_size = _batch_size(batch_size, "fit")
@@ -95,13 +103,18 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
     wants_batches = any(overrides_batch_hooks(c, "train") for c in user)
     model.stop_training = False
     base_seed = _random.next_seed()
+    if strategy is not None:
+        base_seed = strategy._broadcast_start(model, base_seed)
+        strategy._attach(engine)
 
     def on_batch(step, logs):
         logs = _ordered(logs, model)
         cbs.on_train_batch_end(step, logs)
         if step + 1 < steps:
             cbs.on_train_batch_begin(step + 1)
-        return model.stop_training
+        # Across ranks a stop waits for the epoch's end, where the ranks agree on it (one rank
+        # leaving the loop alone would leave the others waiting in the next step's sum).
+        return model.stop_training and strategy is None
 
     cbs.on_train_begin()
     logs = {}
@@ -111,13 +124,20 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         seed = (base_seed + 0x9E3779B97F4A7C15 * (epoch + 1)) % 2**63
         logs = _ordered(engine.fit_epoch(x, y_arr, sw, batch_size, bool(shuffle), seed, on_batch, wants_batches), model)
         run_validation = val is not None and ((epoch + 1) % freq == 0 if isinstance(freq, int) else (epoch + 1) in freq)
+        if strategy is not None:
+            strategy._average_statistics(model)
         if run_validation:
-            vlogs = engine.evaluate(val[0], val[1], val[2], validation_batch_size or batch_size)
+            evaluate = engine.evaluate if strategy is None else (lambda *a: strategy._evaluate(engine, *a))
+            vlogs = evaluate(val[0], val[1], val[2], validation_batch_size or batch_size)
             logs.update({f"val_{k}": float(v) for k, v in vlogs.items()})
             logs = _ordered(logs, model)
         cbs.on_epoch_end(epoch, logs)
+        if strategy is not None:
+            model.stop_training = strategy._any(model.stop_training)
         if model.stop_training:
             break
+    if strategy is not None:
+        strategy._detach(engine)
     cbs.on_train_end(logs)
     history.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
     model.history = history
@@ -134,6 +154,14 @@ def _results(model, logs, return_dict):
 
 
 def evaluate(model, x, y, batch_size, verbose, sample_weight, callbacks, return_dict):
+    strategy = _distribute.active(model)
+    if strategy is None:
+        return _evaluate(model, None, x, y, batch_size, verbose, sample_weight, callbacks, return_dict)
+    with strategy._abort_on_error():
+        return _evaluate(model, strategy, x, y, batch_size, verbose, sample_weight, callbacks, return_dict)
+
+
+def _evaluate(model, strategy, x, y, batch_size, verbose, sample_weight, callbacks, return_dict):
     model._require_compiled()
     verbose = _verbosity(verbose)
     batch_size = _batch_size(batch_size, "evaluate")
@@ -147,7 +175,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, callbacks, return_
     steps = math.ceil(len(x) / batch_size)
     cbs = CallbackList(list(callbacks or []), model, {"verbose": verbose, "epochs": 1, "steps": steps})
     bar = None
-    if verbose:
+    if verbose and _distribute.rank() == 0:
         from ferronet.utils.progbar import Progbar
 
         bar = Progbar(steps, verbose=verbose)
@@ -160,7 +188,8 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, callbacks, return_
         return False
 
     cbs.on_test_begin()
-    logs = engine.evaluate(x, y_arr, sw, batch_size, on_batch, cbs.wants_batches("test"))
+    run = engine.evaluate if strategy is None else (lambda *a: strategy._evaluate(engine, *a))
+    logs = run(x, y_arr, sw, batch_size, on_batch, cbs.wants_batches("test"))
     if bar is not None:
         bar.update(steps, sorted(_ordered(logs, model).items()), finalize=True)
     cbs.on_test_end(_ordered(logs, model))
@@ -176,7 +205,7 @@ def predict(model, x, batch_size, verbose):
     data.check_input_shape(model, x, "predict")
     steps = math.ceil(len(x) / batch_size)
     bar = None
-    if verbose:
+    if verbose and _distribute.rank() == 0:
         from ferronet.utils.progbar import Progbar
 
         bar = Progbar(steps, verbose=verbose)
@@ -199,5 +228,23 @@ def on_batch(model, x, y, sample_weight, class_weight, return_dict, train):
     engine, y_arr = model._prepare(x, y_arr, what)
     if class_weight is not None:
         sw = data.class_weights_to_samples(class_weight, y_arr, what)
-    logs = engine.on_batch(x, y_arr, sw, train, _random.next_seed())
+    strategy = _distribute.active(model)
+    if strategy is None:
+        logs = engine.on_batch(x, y_arr, sw, train, _random.next_seed())
+        return _results(model, logs, return_dict)
+    with strategy._abort_on_error():
+        logs = _on_batch_across_ranks(strategy, engine, model, x, y_arr, sw, train)
     return _results(model, logs, return_dict)
+
+
+def _on_batch_across_ranks(strategy, engine, model, x, y, sw, train):
+    """Each rank brings its own batch; the step and the figures are those of all of them together."""
+    if not getattr(model, "_synced_across_ranks", False):
+        strategy._broadcast_start(model, 0)
+    if not train:
+        return strategy._reduce_logs(engine.on_batch(x, y, sw, False, 0), len(x))
+    strategy._attach(engine)
+    logs = engine.on_batch(x, y, sw, True, _random.next_seed() + strategy.rank)
+    strategy._detach(engine)
+    strategy._average_statistics(model)
+    return logs
