@@ -32,13 +32,13 @@ def test_return_state_initial_state_and_mask(merge_mode):
     layer = L.Bidirectional(L.LSTM(2, return_state=True), merge_mode=merge_mode)
     randomize(layer, (2, 5, 3))
     init = [seeded((2, 2), seed=20 + i) for i in range(4)]  # forward h, c, backward h, c
-    # MASK's row 0 ends on padding, where the backward pass starts: that combination with initial
-    # states is the engine bug xfailed in test_recurrent, so initial states go with a mask whose
-    # first and last steps are real.
+    # MASK's row 0 ends on padding, where the backward pass starts: with initial states, the
+    # backward outputs before its first real step are zeros (not the initial h), as in Keras.
     outputs = check_rnn(layer, seeded((2, 5, 3)), mask=MASK)
     assert len(outputs) == (2 if merge_mode is None else 1) + 4
     inner_mask = np.array([[1, 1, 0, 1, 1], [1, 0, 1, 0, 1]], dtype=bool)
     check_rnn(layer, seeded((2, 5, 3), seed=1), initial_state=init, mask=inner_mask)
+    check_rnn(layer, seeded((2, 5, 3), seed=2), initial_state=init, mask=MASK)
 
 
 def test_gru_sequences_with_mask_zero_outputs_and_gradients():

@@ -105,11 +105,7 @@ def test_fully_masked_row_outputs_zeros_and_zero_states():
     np.testing.assert_array_equal(c[1], 0.0)
 
 
-LEADING_PAD_BUG = ("engine: with an initial state, steps masked before the first real step output the initial h "
-                   "(Keras JAX scan) instead of zeros (Keras TF/torch backends, JAX unroll, the reference)")
 
-
-@pytest.mark.xfail(strict=True, reason=LEADING_PAD_BUG)
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_leading_masked_steps_with_initial_state_output_zeros(go_backwards):
     layer = L.LSTM(2, return_sequences=True, go_backwards=go_backwards)
@@ -119,7 +115,6 @@ def test_leading_masked_steps_with_initial_state_output_zeros(go_backwards):
     check_rnn(layer, seeded((2, 4, 3)), initial_state=init, mask=mask, grad=False)
 
 
-@pytest.mark.xfail(strict=True, reason=LEADING_PAD_BUG)
 def test_fully_masked_row_with_initial_state_outputs_zeros_and_keeps_the_state():
     layer = L.GRU(3, return_state=True)
     randomize(layer, (2, 4, 2))
@@ -130,8 +125,6 @@ def test_fully_masked_row_with_initial_state_outputs_zeros_and_keeps_the_state()
     np.testing.assert_array_equal(out.numpy()[1], 0.0)  # Keras TF/torch: no real step, zero output
 
 
-@pytest.mark.xfail(strict=True, reason="engine: with zero_output_for_mask=True and return_sequences=False, a row whose last "
-                                        "step is masked returns h, not Keras's zero output (keras unroll=False, every backend)")
 def test_zero_output_for_mask_last_output_of_a_row_ending_on_padding():
     layer = L.LSTM(2, zero_output_for_mask=True, return_state=True)
     randomize(layer, (2, 4, 3))

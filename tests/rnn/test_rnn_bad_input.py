@@ -121,24 +121,26 @@ def test_set_weights_with_wrong_layouts():
 
 
 def test_bidirectional_merge_mode_none_alone_in_a_sequential():
-    model = fn.Sequential([fn.Input((3, 4)), L.Bidirectional(L.LSTM(2), merge_mode=None, name="two_outputs")])
-    x = np.zeros((2, 3, 4), np.float32)
-    check_raises(ValueError, lambda: model.predict(x, verbose=0), "two_outputs", "merge_mode", "None")
-    check_raises(ValueError, lambda: model(x), "two_outputs", "merge_mode")
+    # Built from its Input at construction: the several outputs are refused there.
+    check_raises(ValueError, lambda: fn.Sequential([fn.Input((3, 4)), L.Bidirectional(L.LSTM(2), merge_mode=None, name="two_outputs")]),
+                 "two_outputs", "2 tensors", "merge_mode=None")
+    # Without an Input, at the first call.
+    model = fn.Sequential([L.Bidirectional(L.LSTM(2), merge_mode=None, name="two_outputs_lazy")])
+    check_raises(ValueError, lambda: model.predict(np.zeros((2, 3, 4), np.float32), verbose=0), "two_outputs_lazy", "merge_mode")
 
 
-MODELS_BUG = "models/sequential.py: a layer after Bidirectional(merge_mode=None) is built on its list of two shapes"
-
-
-@pytest.mark.xfail(strict=True, reason=MODELS_BUG + " (TypeError from the next layer's initializer)")
 def test_bidirectional_merge_mode_none_followed_by_a_layer():
     check_raises(ValueError, lambda: fn.Sequential([fn.Input((3, 4)), L.Bidirectional(L.LSTM(2), merge_mode=None, name="two_outputs"),
                                                     L.Dense(1)]), "two_outputs", "merge_mode")
 
 
-@pytest.mark.xfail(strict=True, reason="models/: fit checks y against the list of shapes before the layer can raise its clear error")
+def test_return_state_in_a_sequential():
+    check_raises(ValueError, lambda: fn.Sequential([fn.Input((3, 4)), L.LSTM(2, return_state=True, name="with_states")]),
+                 "with_states", "3 tensors", "return_state=True")
+
+
 def test_bidirectional_merge_mode_none_in_fit():
-    model = fn.Sequential([fn.Input((3, 4)), L.Bidirectional(L.LSTM(2), merge_mode=None, name="two_outputs")])
+    model = fn.Sequential([L.Bidirectional(L.LSTM(2), merge_mode=None, name="two_outputs")])
     model.compile(fn.optimizers.SGD(0.1), "mse")
     check_raises(ValueError, lambda: model.fit(np.zeros((2, 3, 4), np.float32), np.zeros((2, 2), np.float32), verbose=0),
                  "two_outputs", "merge_mode")

@@ -103,7 +103,13 @@ class Sequential:
         shape = (None,) + tuple(input_shape[1:])
         for layer in self._layers:
             layer._ensure_built(shape)
-            shape = tuple(layer.compute_output_shape(shape))
+            shape = layer.compute_output_shape(shape)
+            if isinstance(shape, list):
+                # return_state=True or Bidirectional(merge_mode=None): several tensors.
+                raise ValueError(f"{self.name}: every layer of a Sequential model must have a single output, "
+                                 f"but {layer.name} returns {len(shape)} tensors (shapes {shape}): return_state=True, "
+                                 f"or Bidirectional with merge_mode=None, only work in a direct layer call")
+            shape = tuple(shape)
         self._output_shape = shape
         self.built = True
 
