@@ -93,6 +93,43 @@ def history(history, path=None, metrics=None):
     return fig
 
 
-def gradient_norms(history, path=None):
-    """Per-layer gradient norms over training (not available yet)."""
-    raise NotImplementedError("needs GradientMonitor (issue 6)")
+def gradient_norms(history, path=None, logy=True):
+    """Plot each layer's gradient norm over training, as `GradientMonitor` recorded it: one line
+    per layer, first layer to last, on a log scale (vanishing gradients show as lines decades
+    apart, exploding ones as lines shooting up).
+
+    Args:
+        history: the `History` that `fit` returned with a `GradientMonitor` among its callbacks,
+            or a dict `{layer name: [norm per record]}`.
+        path: save the figure there. Default None.
+        logy: log-scale the norms. Default True.
+
+    Returns:
+        The matplotlib `Figure`.
+
+    Example:
+    >>> import ferronet as fn
+    >>> fig = fn.plot.gradient_norms({"dense": [1e-6, 2e-6], "dense_1": [0.1, 0.2]})
+    >>> fig.axes[0].get_yscale()
+    'log'
+    """
+    norms = getattr(history, "gradient_norms", history)
+    if not isinstance(norms, dict) or not norms:
+        raise ValueError("plot.gradient_norms: expected a History from fit(callbacks=[GradientMonitor()]) or a dict "
+                         f"of per-layer norms, got {type(history).__name__} without gradient norms")
+    steps = getattr(history, "gradient_norm_steps", None)
+    fig, (ax,) = _figure(1, path)
+    fig.set_size_inches(6.5, 3.5)  # room for the legend beside the axes
+    for name, values in norms.items():
+        ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=name)
+    if logy:
+        ax.set_yscale("log")
+    per_epoch = steps is not None and all(batch is None for _, batch in steps)
+    ax.set_xlabel("epoch" if per_epoch or steps is None else "record")
+    ax.set_ylabel("gradient norm")
+    ax.set_title("gradient norm per layer")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(os.fspath(path))
+    return fig

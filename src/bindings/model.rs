@@ -8,6 +8,7 @@ use super::optimizer::PyOptimizer;
 use super::tensor::{detached, PyTensor};
 use crate::error::{Error, Result};
 use crate::nn::layers::ForwardContext;
+use crate::nn::grad_norms::GradNorms;
 use crate::nn::loss::LossKind;
 use crate::nn::metrics::{Metric, MetricKind};
 use crate::nn::model::{self, Compiled, Dataset, Hook, Logs, Sequential};
@@ -16,6 +17,7 @@ use numpy::{PyArray1, PyArrayMethods, PyUntypedArrayMethods};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Calls back into Python between batches, and checks for Ctrl-C.
@@ -67,6 +69,8 @@ fn logs_dict<'py>(py: Python<'py>, logs: &Logs) -> PyResult<Bound<'py, PyDict>> 
 pub struct PyModel {
     sequential: Sequential,
     compiled: Mutex<Option<Compiled>>,
+    /// Gradient norms while a GradientMonitor listens (outside `compiled`: read between batches).
+    grad_norms: Arc<Mutex<GradNorms>>,
 }
 
 fn loss_from(spec: &Bound<'_, PyDict>) -> PyResult<LossKind> {
@@ -166,15 +170,30 @@ fn finish<T>(result: Result<T>, hook: PyHook) -> PyResult<T> {
 impl PyModel {
     #[new]
     fn new(layers: Vec<PyRef<'_, PyLayer>>) -> Self {
-        PyModel { sequential: Sequential { layers: layers.iter().map(|l| l.inner.clone()).collect() }, compiled: Mutex::new(None) }
+        PyModel { sequential: Sequential { layers: layers.iter().map(|l| l.inner.clone()).collect() }, compiled: Mutex::new(None), grad_norms: Arc::default() }
     }
 
     /// Set loss, metrics (`[(log name, kind, config)]`) and optimizer.
     fn compile(&self, loss: &Bound<'_, PyDict>, metrics: Vec<(String, String, Bound<'_, PyDict>)>, optimizer: PyRef<'_, PyOptimizer>) -> PyResult<()> {
         let loss = loss_from(loss)?;
         let metrics = metrics.into_iter().map(|(name, kind, spec)| metric_from(name, &kind, &spec)).collect::<PyResult<Vec<_>>>()?;
-        *self.compiled.lock() = Some(Compiled { loss, metrics, optimizer: optimizer.inner.clone(), data_parallel: None });
+        *self.compiled.lock() = Some(Compiled { loss, metrics, optimizer: optimizer.inner.clone(), data_parallel: None, grad_norms: None });
         Ok(())
+    }
+
+    /// Record each training step's per-weight gradient norms (on) or stop (off).
+    fn track_gradient_norms(&self, on: bool) -> PyResult<()> {
+        let shared = on.then(|| self.grad_norms.clone());
+        Ok(self.with_compiled(|c| {
+            c.grad_norms = shared;
+            Ok(())
+        })?)
+    }
+
+    /// The mean gradient norm of each trainable weight (model order) over the steps since the
+    /// last call, and how many steps that was; resets the running sums.
+    fn take_gradient_norms(&self) -> (Vec<f64>, usize) {
+        self.grad_norms.lock().take()
     }
 
     /// Run the model on `x` (records the tape when grad mode is on and a weight requires grad).

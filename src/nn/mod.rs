@@ -3,6 +3,7 @@
 //! between batches (callbacks, the progress bar).
 
 pub mod data_parallel;
+pub mod grad_norms;
 pub mod layers;
 pub mod loss;
 pub mod metrics;

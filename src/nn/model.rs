@@ -6,6 +6,7 @@ use super::data_parallel::DataParallel;
 use super::layers::{ForwardContext, Layer};
 use super::loss::LossKind;
 use super::metrics::{MeanTracker, Metric};
+use super::grad_norms::GradNorms;
 use super::optimizer::Optimizer;
 use super::rng::Rng;
 use crate::autograd::{self, NoGradGuard};
@@ -70,6 +71,9 @@ pub struct Compiled {
     pub optimizer: Arc<parking_lot::Mutex<Optimizer>>,
     /// Set while training across processes: shards batches and sums each step across ranks.
     pub data_parallel: Option<DataParallel>,
+    /// Set while a GradientMonitor listens: each step's gradient norms, per weight. Shared, so
+    /// a callback can read them between batches while the loop holds the model.
+    pub grad_norms: Option<Arc<parking_lot::Mutex<GradNorms>>>,
 }
 
 /// Row-major samples: `x` is `n` rows of `x_row` shape, `y` likewise, `weights` one per sample.
@@ -168,6 +172,8 @@ impl Compiled {
         let result = (|| {
             let (y_pred, loss) = model.loss(&self.loss, x, y, w, &mut ForwardContext::new(true, rng))?;
             let value = loss.item()?;
+            // Gradients left on the weights by an earlier manual backward() must not be added in.
+            weights.iter().for_each(|w| drop(w.take_grad()));
             if loss.requires_grad() {
                 autograd::backward(&loss, None, false)?;
             }
@@ -175,6 +181,9 @@ impl Compiled {
                 return self.apply_across_ranks(&weights, x.shape().first().copied().unwrap_or(0), value, y, &y_pred.detach());
             }
             let pairs: Vec<(Tensor, Tensor)> = weights.iter().filter_map(|w| w.take_grad().map(|g| (w.clone(), g))).collect();
+            if let Some(norms) = &self.grad_norms {
+                norms.lock().record(&weights, &pairs);
+            }
             self.optimizer.lock().apply(&pairs)?;
             let _no_grad = NoGradGuard::new();
             self.update_metrics(y, &y_pred.detach())?;
@@ -196,6 +205,9 @@ impl Compiled {
         let grads: Vec<Option<Tensor>> = weights.iter().map(Tensor::take_grad).collect();
         let Some(dp) = self.data_parallel.as_mut() else { return Err(Error::value("fit", "a data-parallel model", "none")) };
         let (pairs, global_loss) = dp.reduce_step(weights, &grads, count, value, &mut self.metrics, &before)?;
+        if let Some(norms) = &self.grad_norms {
+            norms.lock().record(weights, &pairs);
+        }
         self.optimizer.lock().apply(&pairs)?;
         Ok(global_loss)
     }

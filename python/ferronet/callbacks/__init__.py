@@ -4,6 +4,7 @@ and Keras's training-control callbacks (early stopping, learning-rate control, l
 from ferronet.callbacks.callback import Callback, CallbackList
 from ferronet.callbacks.csv_logger import CSVLogger
 from ferronet.callbacks.early_stopping import EarlyStopping
+from ferronet.callbacks.gradient_monitor import GradientMonitor
 from ferronet.callbacks.history import History
 from ferronet.callbacks.lambda_callback import LambdaCallback
 from ferronet.callbacks.learning_rate_scheduler import LearningRateScheduler
@@ -12,5 +13,5 @@ from ferronet.callbacks.progbar_logger import ProgbarLogger
 from ferronet.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from ferronet.callbacks.terminate_on_nan import TerminateOnNaN
 
-__all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "LambdaCallback",
+__all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "GradientMonitor", "History", "LambdaCallback",
            "LearningRateScheduler", "MonitorCallback", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN"]

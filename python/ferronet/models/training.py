@@ -116,6 +116,7 @@ def _fit(model, strategy, x, y, batch_size, epochs, verbose, callbacks, validati
         # leaving the loop alone would leave the others waiting in the next step's sum).
         return model.stop_training and strategy is None
 
+    model.history = history  # from the start, so callbacks (GradientMonitor) can add to it
     cbs.on_train_begin()
     logs = {}
     for epoch in range(initial_epoch, epochs):
