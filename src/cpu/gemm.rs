@@ -115,6 +115,28 @@ pub fn gemm_into(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: 
     }
 }
 
+/// `gemm_into` on the calling thread only, for callers that already split their work across
+/// the workers (a recurrent layer runs each batch slice's whole time loop on one thread).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_into_serial(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], offset: usize, row_stride: usize, accumulate: bool) {
+    assert!(row_stride >= n, "gemm: row stride below the row length");
+    assert!(m == 0 || n == 0 || c.len() >= offset + (m - 1) * row_stride + n, "gemm: output buffer too small");
+    assert!(a.in_bounds(m, k) && b.in_bounds(k, n), "gemm: operand out of bounds");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                c[offset + r * row_stride..offset + r * row_stride + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    // SAFETY: the block is inside `c` (checked above), which is exclusively borrowed.
+    unsafe { gemm_serial(m, n, k, a, b, c.as_mut_ptr().add(offset), row_stride, accumulate) }
+}
+
 /// The output pointer shared by the parallel parts (each writes its own disjoint block).
 struct SharedOut(*mut f32);
 // SAFETY: every part writes a disjoint region; the scope ends before `c`'s borrow does.

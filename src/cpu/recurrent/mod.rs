@@ -19,7 +19,7 @@ mod simple;
 
 use super::activation::Activation;
 use super::fastmath;
-use super::gemm::{gemm, MatRef};
+use super::gemm::{gemm, gemm_into, gemm_into_serial, MatRef};
 use super::parallel::threads;
 use super::workers;
 
@@ -103,51 +103,205 @@ pub struct Grads {
     pub dc0: Option<Vec<f32>>,
 }
 
+impl<'a> Problem<'a> {
+    /// The same problem for samples `b0..b1` only: every per-sample array is batch-major, so
+    /// the slice of a batch range is contiguous.
+    fn samples(&self, b0: usize, b1: usize) -> Problem<'a> {
+        let (t, u, f) = (self.steps, self.units, self.features);
+        Problem {
+            batch: b1 - b0,
+            x: &self.x[b0 * t * f..b1 * t * f],
+            h0: self.h0.map(|h| &h[b0 * u..b1 * u]),
+            c0: self.c0.map(|c| &c[b0 * u..b1 * u]),
+            mask: self.mask.map(|m| &m[b0 * t..b1 * t]),
+            recurrent_dropout: self.recurrent_dropout.map(|m| &m[b0 * u..b1 * u]),
+            ..*self
+        }
+    }
+}
+
+/// Batch slices for the workers: the recurrence of one sample never reads another's, so each
+/// slice runs its whole time loop on one thread, with no synchronisation per step. One slice
+/// when the work is too small to pay for a thread hand-off.
+fn batch_parts(p: &Problem<'_>) -> Vec<(usize, usize)> {
+    let work = p.batch * p.steps * p.units * p.cell.gates() * (p.units + p.features);
+    let parts = if work >= PARALLEL_MIN_WORK { threads().min(p.batch) } else { 1 }.max(1);
+    let per = p.batch.div_ceil(parts).max(1);
+    (0..parts).map(|i| (i * per, ((i + 1) * per).min(p.batch))).filter(|(a, b)| a < b).collect()
+}
+
+/// Multiply-adds per sequence below which a recurrent op stays on one thread.
+const PARALLEL_MIN_WORK: usize = 1 << 20;
+
+/// Run `f(slice index, samples b0..b1)` for each batch slice, on the workers when there are
+/// several, each compiled for AVX2 where the CPU has it (the gate math inlines into it).
+fn for_batch_parts(parts: &[(usize, usize)], f: impl Fn(usize, usize) + Sync) {
+    let run = |i: usize| {
+        let (b0, b1) = parts[i];
+        fastmath::with_simd(
+            #[inline(always)]
+            || f(b0, b1),
+        )
+    };
+    if parts.len() == 1 {
+        run(0);
+    } else {
+        workers::run_parts(parts.len(), &run);
+    }
+}
+
+/// The per-slice piece of a (B, T, width) or (B, width) buffer (`per_sample` values a sample).
+///
+/// # Safety
+/// Slices of distinct batch ranges are disjoint; each must be used by one part only.
+#[allow(clippy::mut_from_ref)]
+unsafe fn part_of(buf: &Rows, len: usize, per_sample: usize, b0: usize, b1: usize) -> &mut [f32] {
+    debug_assert!(b1 * per_sample <= len);
+    buf.at(b0 * per_sample, (b1 - b0) * per_sample)
+}
+
 /// The state sequence (B, T, state_width) and, when `keep`, what the backward pass needs.
 pub fn forward(p: &Problem<'_>, keep: bool) -> (Vec<f32>, Option<Saved>) {
-    let (states, saved) = match p.cell {
-        Cell::Simple { activation } => simple::forward(p, activation),
-        Cell::Lstm { activation, recurrent_activation } => lstm::forward(p, activation, recurrent_activation),
-        Cell::Gru { activation, recurrent_activation, reset_after } => gru::forward(p, activation, recurrent_activation, reset_after),
-    };
-    (states, keep.then_some(saved))
+    let (n, t, u) = (p.batch, p.steps, p.units);
+    let (gw, sw) = (p.cell.gates() * u, p.cell.state_width(u));
+    let mut pre = super::uninit(n * t * gw);
+    // SimpleRNN's output is its state: no activated gates to keep.
+    let mut act = if matches!(p.cell, Cell::Simple { .. }) { Vec::new() } else { super::uninit(n * t * gw) };
+    let mut states = super::uninit(n * t * sw);
+    let mut extra = if matches!(p.cell, Cell::Simple { .. }) { Vec::new() } else { super::uninit(n * t * u) };
+    let parts = batch_parts(p);
+    let (pre_r, act_r, st_r, ex_r) = (Rows::of(&mut pre), Rows::of(&mut act), Rows::of(&mut states), Rows::of(&mut extra));
+    let (lens, has_act) = ((pre.len(), states.len(), extra.len()), !act.is_empty());
+    for_batch_parts(&parts, |b0, b1| {
+        let sub = p.samples(b0, b1);
+        // SAFETY: each part takes its own batch range of every buffer.
+        let bufs = unsafe {
+            Buffers {
+                pre: part_of(&pre_r, lens.0, t * gw, b0, b1),
+                act: if has_act { part_of(&act_r, lens.0, t * gw, b0, b1) } else { &mut [] },
+                states: part_of(&st_r, lens.1, t * sw, b0, b1),
+                extra: if lens.2 > 0 { part_of(&ex_r, lens.2, t * u, b0, b1) } else { &mut [] },
+            }
+        };
+        match p.cell {
+            Cell::Simple { activation } => simple::forward(&sub, activation, bufs),
+            Cell::Lstm { activation, recurrent_activation } => lstm::forward(&sub, activation, recurrent_activation, bufs),
+            Cell::Gru { activation, recurrent_activation, reset_after } => gru::forward(&sub, activation, recurrent_activation, reset_after, bufs),
+        }
+    });
+    (states, keep.then_some(Saved { pre, act, extra }))
 }
 
 /// Backpropagation through time: `dstates` is the gradient of the forward's state sequence.
-pub fn backward(p: &Problem<'_>, saved: &Saved, states: &[f32], dstates: &[f32], need_dx: bool) -> Grads {
-    let (dpre, drec, mut grads) = match p.cell {
-        Cell::Simple { activation } => simple::backward(p, saved, states, dstates, activation),
-        Cell::Lstm { activation, recurrent_activation } => lstm::backward(p, saved, states, dstates, activation, recurrent_activation),
-        Cell::Gru { activation, recurrent_activation, reset_after } => gru::backward(p, saved, states, dstates, activation, recurrent_activation, reset_after),
-    };
-    let (rows, gw, f) = (p.batch * p.steps, p.cell.gates() * p.units, p.features);
-    // The input side of every timestep at once: dK = x^T @ dgates, dx = dgates @ K^T.
-    gemm(f, gw, rows, MatRef::row_major(p.x, f).t(), MatRef::row_major(&dpre, gw), &mut grads.dkernel, false);
-    if need_dx {
+pub fn backward<'p>(p: &Problem<'_>, saved: &'p Saved, states: &'p [f32], dstates: &'p [f32], need_dx: bool) -> Grads {
+    let (n, t, u, f) = (p.batch, p.steps, p.units, p.features);
+    let (gw, sw) = (p.cell.gates() * u, p.cell.state_width(u));
+    let reset_after = matches!(p.cell, Cell::Gru { reset_after: true, .. });
+    let is_lstm = matches!(p.cell, Cell::Lstm { .. });
+    let rt = transposed_recurrent(p);
+    let mut dpre = super::uninit(n * t * gw);
+    let mut drec = if reset_after { super::uninit(n * t * gw) } else { Vec::new() };
+    let mut dh0 = vec![0.0f32; n * u];
+    let mut dc0 = if is_lstm { vec![0.0f32; n * u] } else { Vec::new() };
+    let parts = batch_parts(p);
+    let (dp_r, dr_r, dh_r, dc_r) = (Rows::of(&mut dpre), Rows::of(&mut drec), Rows::of(&mut dh0), Rows::of(&mut dc0));
+    let lens = (dpre.len(), drec.len(), dh0.len(), dc0.len());
+    for_batch_parts(&parts, |b0, b1| {
+        let sub = p.samples(b0, b1);
+        let part = |v: &'p [f32], per: usize| -> &'p [f32] { slice_of(v, per, b0, b1) };
+        let saved_part = SavedPart { pre: part(&saved.pre, t * gw), act: part(&saved.act, t * gw), extra: part(&saved.extra, t * u) };
+        // SAFETY: each part takes its own batch range of every buffer.
+        let grads = unsafe {
+            GradBuffers {
+                dpre: part_of(&dp_r, lens.0, t * gw, b0, b1),
+                drec: if lens.1 > 0 { part_of(&dr_r, lens.1, t * gw, b0, b1) } else { &mut [] },
+                dh: part_of(&dh_r, lens.2, u, b0, b1),
+                dc: if lens.3 > 0 { part_of(&dc_r, lens.3, u, b0, b1) } else { &mut [] },
+            }
+        };
+        let (st, ds) = (part(states, t * sw), part(dstates, t * sw));
+        match p.cell {
+            Cell::Simple { activation } => simple::backward(&sub, &saved_part, st, ds, &rt, activation, grads),
+            Cell::Lstm { activation, recurrent_activation } => lstm::backward(&sub, &saved_part, st, ds, &rt, activation, recurrent_activation, grads),
+            Cell::Gru { activation, recurrent_activation, reset_after } => gru::backward(&sub, &saved_part, st, ds, &rt, activation, recurrent_activation, reset_after, grads),
+        }
+    });
+    // The weight gradients of every timestep at once (parallel GEMMs over B*T rows).
+    let rows = n * t;
+    let hp = previous_h(p, states);
+    let mut drecurrent = vec![0.0f32; u * gw];
+    let hp_t = MatRef::row_major(&hp, u).t();
+    match p.cell {
+        Cell::Gru { reset_after: false, .. } => {
+            // z and r read h_prev; the candidate read r * h_prev (kept in `extra`).
+            let dzr = MatRef { data: &dpre, offset: 0, row_stride: gw as isize, col_stride: 1 };
+            gemm_into(u, 2 * u, rows, hp_t, dzr, &mut drecurrent, 0, gw, false);
+            let dh = MatRef { data: &dpre, offset: 2 * u, row_stride: gw as isize, col_stride: 1 };
+            gemm_into(u, u, rows, MatRef::row_major(&saved.extra, u).t(), dh, &mut drecurrent, 2 * u, gw, false);
+        }
+        _ => {
+            let dg = if reset_after { &drec } else { &dpre };
+            gemm(u, gw, rows, hp_t, MatRef::row_major(dg, gw), &mut drecurrent, false);
+        }
+    }
+    let mut dkernel = vec![0.0f32; f * gw];
+    gemm(f, gw, rows, MatRef::row_major(p.x, f).t(), MatRef::row_major(&dpre, gw), &mut dkernel, false);
+    let dx = need_dx.then(|| {
         let mut dx = super::uninit(rows * f);
         gemm(rows, f, gw, MatRef::row_major(&dpre, gw), MatRef::row_major(p.kernel, gw).t(), &mut dx, false);
-        grads.dx = Some(dx);
-    }
-    if p.bias.is_some() {
+        dx
+    });
+    let dbias = p.bias.map(|_| {
         let mut db = super::reduce::sum_axis(&dpre, 1, rows, gw);
-        if let Some(drec) = &drec {
-            db.extend(super::reduce::sum_axis(drec, 1, rows, gw));
+        if reset_after {
+            db.extend(super::reduce::sum_axis(&drec, 1, rows, gw));
         }
-        grads.dbias = Some(db);
-    }
-    grads
+        db
+    });
+    Grads { dx, dkernel, drecurrent, dbias, dh0, dc0: is_lstm.then_some(dc0) }
 }
 
-/// `x @ kernel + bias` for every timestep: (B*T, G*U), the input bias row only.
-fn input_projection(p: &Problem<'_>) -> Vec<f32> {
+/// Samples `b0..b1` of a read-only batch-major buffer (`per` values a sample); empty stays empty.
+fn slice_of(v: &[f32], per: usize, b0: usize, b1: usize) -> &[f32] {
+    if v.is_empty() {
+        v
+    } else {
+        &v[b0 * per..b1 * per]
+    }
+}
+
+/// A batch slice's output buffers in the forward pass (see `Saved` for what each holds).
+pub(super) struct Buffers<'a> {
+    pub pre: &'a mut [f32],
+    pub act: &'a mut [f32],
+    pub states: &'a mut [f32],
+    pub extra: &'a mut [f32],
+}
+
+/// A batch slice's view of `Saved`.
+pub(super) struct SavedPart<'a> {
+    pub pre: &'a [f32],
+    pub act: &'a [f32],
+    pub extra: &'a [f32],
+}
+
+/// A batch slice's gradient buffers: pre-activation gate gradients (and GRU reset_after's
+/// recurrent-side ones), and the initial states' gradients (the last step's `dh_prev`).
+pub(super) struct GradBuffers<'a> {
+    pub dpre: &'a mut [f32],
+    pub drec: &'a mut [f32],
+    pub dh: &'a mut [f32],
+    pub dc: &'a mut [f32],
+}
+
+/// `x @ kernel + bias` for a slice's timesteps: (b*T, G*U), the input bias row only.
+fn input_projection(p: &Problem<'_>, pre: &mut [f32]) {
     let (rows, gw) = (p.batch * p.steps, p.cell.gates() * p.units);
-    let mut pre = super::uninit(rows * gw);
-    gemm(rows, gw, p.features, MatRef::row_major(p.x, p.features), MatRef::row_major(p.kernel, gw), &mut pre, false);
+    gemm_into_serial(rows, gw, p.features, MatRef::row_major(p.x, p.features), MatRef::row_major(p.kernel, gw), pre, 0, gw, false);
     if let Some(bias) = p.bias {
         let b = &bias[..gw];
         pre.chunks_mut(gw).for_each(|row| row.iter_mut().zip(b).for_each(|(v, b)| *v += b));
     }
-    pre
 }
 
 /// `h_{s-1}` for every sample as the recurrent GEMM reads it, times the recurrent dropout mask:
@@ -176,7 +330,7 @@ fn recurrent_input<'b>(p: &Problem<'_>, states: &'b [f32], s: usize, scratch: &'
 /// recurrent weight gradient, one GEMM over all timesteps.
 fn previous_h(p: &Problem<'_>, states: &[f32]) -> Vec<f32> {
     let (u, sw, t) = (p.units, p.cell.state_width(p.units), p.steps);
-    let mut hp = vec![0.0f32; p.batch * t * u];
+    let mut hp = super::uninit(p.batch * t * u);
     for b in 0..p.batch {
         for s in 0..t {
             let out = &mut hp[(b * t + s) * u..][..u];
@@ -185,6 +339,7 @@ fn previous_h(p: &Problem<'_>, states: &[f32]) -> Vec<f32> {
             } else if let Some(h0) = p.h0 {
                 out.copy_from_slice(&h0[b * u..(b + 1) * u]);
             } else {
+                out.fill(0.0);
                 continue;
             }
             if let Some(rd) = p.recurrent_dropout {
@@ -217,9 +372,9 @@ fn recurrent_backward(p: &Problem<'_>, rt: &[f32], dgates: &[f32], gw: usize, co
     let a = MatRef { data: dgates, offset: s * gw + col0, row_stride: (t * gw) as isize, col_stride: 1 };
     let r = MatRef { data: rt, offset: col0 * u, row_stride: u as isize, col_stride: 1 };
     match p.recurrent_dropout {
-        None => gemm(p.batch, u, cols, a, r, dh_next, true),
+        None => gemm_into_serial(p.batch, u, cols, a, r, dh_next, 0, u, true),
         Some(rd) => {
-            gemm(p.batch, u, cols, a, r, scratch, false);
+            gemm_into_serial(p.batch, u, cols, a, r, scratch, 0, u, false);
             dh_next.iter_mut().zip(scratch.iter()).zip(rd).for_each(|((d, g), m)| *d += g * m);
         }
     }
@@ -253,11 +408,11 @@ fn backprop(a: Activation, pre: &[f32], post: &[f32], g: &mut [f32]) {
     }
 }
 
-/// A buffer written by the per-sample parts of a step: each part touches only its own rows.
+/// A buffer written by the batch-slice parts: each part touches only its own samples' rows.
 #[derive(Clone, Copy)]
 struct Rows(*mut f32);
-// SAFETY: handed to the parts of one `for_samples` call, each of which accesses disjoint rows
-// (sample `b`'s rows); the call returns before the owning buffer's borrow ends.
+// SAFETY: handed to the parts of one `for_batch_parts` call, each of which accesses disjoint
+// rows (its samples' rows); the call returns before the owning buffer's borrow ends.
 unsafe impl Send for Rows {}
 unsafe impl Sync for Rows {}
 
@@ -272,31 +427,4 @@ impl Rows {
     unsafe fn at(&self, start: usize, len: usize) -> &mut [f32] {
         std::slice::from_raw_parts_mut(self.0.add(start), len)
     }
-}
-
-/// Below this many state values per step, a step's elementwise pass stays on one thread.
-const PARALLEL_MIN_STEP: usize = 4096;
-
-/// `f(b)` for every sample of a step, split across the workers when the step is big enough.
-/// Parts are contiguous sample ranges: results never depend on the thread count.
-fn for_samples(p: &Problem<'_>, f: impl Fn(usize) + Sync) {
-    let n = p.batch;
-    let parts = if n * p.units >= PARALLEL_MIN_STEP { threads().min(n) } else { 1 };
-    // Each part's loop is compiled for AVX2 where the CPU has it: the gate math inlines into it.
-    let run = |range: std::ops::Range<usize>| {
-        fastmath::with_simd(
-            #[inline(always)]
-            || {
-                for b in range {
-                    f(b)
-                }
-            },
-        )
-    };
-    if parts <= 1 {
-        run(0..n);
-        return;
-    }
-    let per = n.div_ceil(parts);
-    workers::run_parts(parts, &|i| run(i * per..((i + 1) * per).min(n)));
 }
