@@ -24,18 +24,21 @@ fn rk<'a>(p: &Problem<'a>, col0: usize) -> MatRef<'a> {
 }
 
 /// `h = z * h_prev + (1 - z) * hh` into sample `b`'s step-`s` state.
+#[inline(always)]
 fn mix(p: &Problem<'_>, states: &mut [f32], ag: &[f32], b: usize, s: usize, zeros: &[f32]) {
     let (u, t) = (p.units, p.steps);
     let row = b * t + s;
     let (before, rest) = states.split_at_mut(row * u);
     let hp: &[f32] = if s > 0 { &before[(row - 1) * u..] } else { p.h0.map_or(zeros, |h| &h[b * u..(b + 1) * u]) };
-    let h = &mut rest[..u];
-    let (z, hh) = (&ag[..u], &ag[2 * u..]);
+    let (h, hp) = (&mut rest[..u], &hp[..u]);
+    let (z, hh) = (&ag[..u], &ag[2 * u..3 * u]);
     for j in 0..u {
         h[j] = z[j] * hp[j] + (1.0 - z[j]) * hh[j];
     }
 }
 
+// Inlined into the AVX2-compiled slice loop (`for_batch_parts`), so the gate math vectorises.
+#[inline(always)]
 pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, rec_fn: Activation, reset_after: bool, out: Buffers<'_>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
     let gw = 3 * u;
@@ -122,6 +125,7 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, rec_fn: Activation, r
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], dstates: &[f32], rt: &[f32], act_fn: Activation, rec_fn: Activation, reset_after: bool, g: GradBuffers<'_>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
     let gw = 3 * u;
@@ -145,9 +149,10 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
             }
             let (pg, ag) = (&saved.pre[row * gw..(row + 1) * gw], &saved.act[row * gw..(row + 1) * gw]);
             let hp = h_prev(p, states, b, s, &zeros);
-            let (z, r, hh) = (&ag[..u], &ag[u..2 * u], &ag[2 * u..]);
+            let (z, r, hh, hp) = (&ag[..u], &ag[u..2 * u], &ag[2 * u..3 * u], &hp[..u]);
             let (dz, rest) = dg.split_at_mut(u);
             let (dr, dph) = rest.split_at_mut(u);
+            let (dz, dr, dph, dh) = (&mut dz[..u], &mut dr[..u], &mut dph[..u], &mut dh[..u]);
             for j in 0..u {
                 dz[j] = dh[j] * (hp[j] - hh[j]);
                 dph[j] = dh[j] * (1.0 - z[j]);

@@ -6,6 +6,8 @@ use super::{active, activate, backprop, input_projection, recurrent_backward, re
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm_into_serial, MatRef};
 
+// Inlined into the AVX2-compiled slice loop (`for_batch_parts`), so the gate math vectorises.
+#[inline(always)]
 pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, rec_fn: Activation, out: Buffers<'_>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
     let (gw, sw) = (4 * u, 2 * u);
@@ -42,18 +44,19 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, rec_fn: Activation, o
             let (f, rest) = rest.split_at(u);
             let (g, o) = rest.split_at(u);
             let (h, c) = st.split_at_mut(u);
-            for j in 0..u {
-                c[j] = f[j] * c_prev[j] + i[j] * g[j];
+            for (c, ((f, cp), (i, g))) in c.iter_mut().zip(f.iter().zip(c_prev).zip(i.iter().zip(g))) {
+                *c = f * cp + i * g;
             }
             activate(act_fn, c, tc);
-            for j in 0..u {
-                h[j] = o[j] * tc[j];
+            for (h, (o, tc)) in h.iter_mut().zip(o.iter().zip(tc.iter())) {
+                *h = o * tc;
             }
         }
     }
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], dstates: &[f32], rt: &[f32], act_fn: Activation, rec_fn: Activation, g: GradBuffers<'_>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
     let (gw, sw) = (4 * u, 2 * u);
@@ -86,6 +89,9 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
             let (di, rest) = dg.split_at_mut(u);
             let (df, rest) = rest.split_at_mut(u);
             let (dgg, d_o) = rest.split_at_mut(u);
+            // Every slice cut to `u`, so the loops below compile without bounds checks and vectorise.
+            let (dh, dc, tc, c_prev, o, i, fg, gg) = (&dh[..u], &mut dc[..u], &tc[..u], &c_prev[..u], &o[..u], &i[..u], &fg[..u], &gg[..u]);
+            let (di, df, dgg, d_o) = (&mut di[..u], &mut df[..u], &mut dgg[..u], &mut d_o[..u]);
             // d_o = dh * act(c); the gradient reaching c through h, into dgg as scratch.
             for j in 0..u {
                 d_o[j] = dh[j] * tc[j];
@@ -103,7 +109,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
             backprop(act_fn, &pg[2 * u..3 * u], &ag[2 * u..3 * u], &mut dg[2 * u..3 * u]);
             backprop(rec_fn, &pg[3 * u..], &ag[3 * u..], &mut dg[3 * u..]);
             // Filled by the recurrent GEMM below.
-            dh.fill(0.0);
+            dh_next[b * u..(b + 1) * u].fill(0.0);
         }
         recurrent_backward(p, rt, dpre, gw, 0, gw, s, dh_next, &mut scratch);
     }

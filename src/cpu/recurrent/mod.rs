@@ -172,7 +172,10 @@ pub fn forward(p: &Problem<'_>, keep: bool) -> (Vec<f32>, Option<Saved>) {
     let parts = batch_parts(p);
     let (pre_r, act_r, st_r, ex_r) = (Rows::of(&mut pre), Rows::of(&mut act), Rows::of(&mut states), Rows::of(&mut extra));
     let (lens, has_act) = ((pre.len(), states.len(), extra.len()), !act.is_empty());
-    for_batch_parts(&parts, |b0, b1| {
+    for_batch_parts(
+        &parts,
+        #[inline(always)]
+        |b0, b1| {
         let sub = p.samples(b0, b1);
         // SAFETY: each part takes its own batch range of every buffer.
         let bufs = unsafe {
@@ -206,7 +209,10 @@ pub fn backward<'p>(p: &Problem<'_>, saved: &'p Saved, states: &'p [f32], dstate
     let parts = batch_parts(p);
     let (dp_r, dr_r, dh_r, dc_r) = (Rows::of(&mut dpre), Rows::of(&mut drec), Rows::of(&mut dh0), Rows::of(&mut dc0));
     let lens = (dpre.len(), drec.len(), dh0.len(), dc0.len());
-    for_batch_parts(&parts, |b0, b1| {
+    for_batch_parts(
+        &parts,
+        #[inline(always)]
+        |b0, b1| {
         let sub = p.samples(b0, b1);
         let part = |v: &'p [f32], per: usize| -> &'p [f32] { slice_of(v, per, b0, b1) };
         let saved_part = SavedPart { pre: part(&saved.pre, t * gw), act: part(&saved.act, t * gw), extra: part(&saved.extra, t * u) };
@@ -386,12 +392,12 @@ fn active(p: &Problem<'_>, b: usize, s: usize) -> bool {
     p.mask.is_none_or(|m| m[b * p.steps + s] > 0.5)
 }
 
-/// `out = activation(pre)`, vectorised for sigmoid and tanh (inside `with_simd`, 8 wide).
+/// `out = activation(pre)`: sigmoid and tanh by the AVX2 kernels of `fastmath`.
 #[inline(always)]
 fn activate(a: Activation, pre: &[f32], out: &mut [f32]) {
     match a {
-        Activation::Sigmoid => fastmath::sigmoid_generic(pre, out),
-        Activation::Tanh => fastmath::tanh_generic(pre, out),
+        Activation::Sigmoid => fastmath::sigmoid(pre, out),
+        Activation::Tanh => fastmath::tanh(pre, out),
         Activation::Linear => out.copy_from_slice(pre),
         other => out.iter_mut().zip(pre).for_each(|(o, &x)| *o = other.forward(x)),
     }

@@ -4,6 +4,8 @@ use super::{active, activate, backprop, input_projection, recurrent_backward, re
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm_into_serial, MatRef};
 
+// Inlined into the AVX2-compiled slice loop (`for_batch_parts`), so the gate math vectorises.
+#[inline(always)]
 pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, out: Buffers<'_>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
     let Buffers { pre, states, .. } = out;
@@ -28,6 +30,7 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, out: Buffers<'_>) {
     }
 }
 
+#[inline(always)]
 pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], dstates: &[f32], rt: &[f32], act_fn: Activation, g: GradBuffers<'_>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
     let GradBuffers { dpre, dh: dh_next, .. } = g;
