@@ -39,9 +39,20 @@ impl LossKind {
     }
 
     /// The scalar loss of a batch: per-sample losses, weighted, summed, over their count.
-    pub fn reduce(&self, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) -> Result<Tensor> {
+    /// `mask` (the prediction's timestep mask, shaped like the per-step losses) leaves padded
+    /// steps out, as Keras's `apply_mask`: the sum over real steps, over their count.
+    pub fn reduce(&self, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>, mask: Option<&Tensor>) -> Result<Tensor> {
         let per_sample = self.per_sample(y_true, y_pred)?;
         let count = per_sample.numel().max(1) as f32;
+        let per_sample = match mask {
+            Some(m) if m.shape() == per_sample.shape() => {
+                let values = m.to_vec();
+                let valid: f32 = values.iter().sum();
+                let scale = count / (valid + 1e-7);
+                ops::mul(&per_sample, &Tensor::from_vec(values.iter().map(|v| v * scale).collect(), m.shape())?)?
+            }
+            _ => per_sample,
+        };
         let weighted = match sample_weight {
             None => per_sample,
             Some(w) => {

@@ -54,8 +54,9 @@ impl Sequential {
 
     /// Forward pass plus the loss Keras reports: data loss + regularization losses.
     fn loss(&self, loss: &LossKind, x: &Tensor, y: &Tensor, w: Option<&Tensor>, ctx: &mut ForwardContext<'_>) -> Result<(Tensor, Tensor)> {
-        let y_pred = self.forward(x, ctx)?;
-        let data_loss = loss.reduce(y, &y_pred, w)?;
+        // The output's timestep mask (a sequence model over padded inputs) masks the loss.
+        let (y_pred, mask) = super::layers::run_chain(&self.layers, x, ctx)?;
+        let data_loss = loss.reduce(y, &y_pred, w, mask.as_ref())?;
         let total = match self.extra_losses(ctx)? {
             Some(extra) => ops::add(&data_loss, &extra)?,
             None => data_loss,

@@ -172,3 +172,23 @@ def test_masking_in_a_model_reaches_the_recurrent_layer():
     weights = [w.astype(np.float64) for w in rnn.get_weights()]
     expected, _ = ref.rnn("simple_rnn", x, *weights, mask=np.any(x != 0, axis=-1))
     assert_close(model.predict(x, verbose=0), expected, BALANCED, what="Masking -> SimpleRNN")
+
+
+def test_loss_of_a_sequence_output_leaves_padded_steps_out():
+    """Keras's apply_mask: with a timestep mask on the output, the loss is the mean over real
+    steps only, and what the padded steps predict does not matter."""
+    fn.utils.set_random_seed(0)
+    model = fn.Sequential([fn.Input((5,)), fn.layers.Embedding(7, 3, mask_zero=True), fn.layers.LSTM(4, return_sequences=True),
+                           fn.layers.TimeDistributed(fn.layers.Dense(1))])
+    model.compile(fn.optimizers.SGD(0.1), "mse")
+    x = np.array([[1, 2, 3, 0, 0], [4, 5, 6, 1, 0]], np.float32)
+    y = np.arange(10, dtype=np.float32).reshape(2, 5, 1) / 10
+    pred = model.predict(x, verbose=0)
+    mask = x != 0
+    per_step = ((pred - y) ** 2).mean(axis=-1)
+    expected = per_step[mask].mean()
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), expected, rtol=1e-5)
+    # Targets at padded steps change nothing.
+    y2 = y.copy()
+    y2[~mask] = 100.0
+    np.testing.assert_allclose(model.evaluate(x, y2, verbose=0), expected, rtol=1e-5)
