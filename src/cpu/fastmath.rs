@@ -43,7 +43,7 @@ fn tanh_approx(x: f32) -> f32 {
 }
 
 macro_rules! slice_kernel {
-    ($name:ident, $generic:ident, $avx2:path, $f:ident) => {
+    ($name:ident, $in_place:ident, $generic:ident, $avx2:path, $f:ident) => {
         /// The portable loop (vectorised by LLVM for the target it is compiled for).
         #[inline(always)]
         pub(crate) fn $generic(x: &[f32], out: &mut [f32]) {
@@ -55,16 +55,27 @@ macro_rules! slice_kernel {
             assert_eq!(x.len(), out.len());
             #[cfg(target_arch = "x86_64")]
             if avx2() {
-                // SAFETY: the CPU supports AVX2 and FMA (checked at run time); lengths are equal.
-                return unsafe { $avx2(x, out) };
+                // SAFETY: the CPU supports AVX2 and FMA (checked at run time); both buffers
+                // hold `x.len()` values.
+                return unsafe { $avx2(x.as_ptr(), out.as_mut_ptr(), x.len()) };
             }
             $generic(x, out)
+        }
+
+        /// `v[i] = f(v[i])`.
+        pub fn $in_place(v: &mut [f32]) {
+            #[cfg(target_arch = "x86_64")]
+            if avx2() {
+                // SAFETY: as above; reading and writing the same element is fine.
+                return unsafe { $avx2(v.as_ptr(), v.as_mut_ptr(), v.len()) };
+            }
+            v.iter_mut().for_each(|v| *v = $f(*v));
         }
     };
 }
 
-slice_kernel!(sigmoid, sigmoid_generic, avx2::sigmoid, sigmoid_approx);
-slice_kernel!(tanh, tanh_generic, avx2::tanh, tanh_approx);
+slice_kernel!(sigmoid, sigmoid_in_place, sigmoid_generic, avx2::sigmoid, sigmoid_approx);
+slice_kernel!(tanh, tanh_in_place, tanh_generic, avx2::tanh, tanh_approx);
 
 /// The same functions with AVX2 + FMA intrinsics: the divisions become a reciprocal estimate
 /// refined by one Newton step (`vrcpps` + 2 FMAs; `vdivps` alone bounded the LSTM's gate pass).
@@ -97,28 +108,31 @@ mod avx2 {
         _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(2.0)))
     }
 
+    /// # Safety
+    /// AVX2 + FMA available; `x` readable and `out` writable for `n` values (they may be the
+    /// same buffer).
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn sigmoid(x: &[f32], out: &mut [f32]) {
-        let n = x.len();
+    pub unsafe fn sigmoid(x: *const f32, out: *mut f32, n: usize) {
         let mut i = 0;
         while i + 8 <= n {
-            let v = _mm256_loadu_ps(x.as_ptr().add(i));
+            let v = _mm256_loadu_ps(x.add(i));
             let e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
-            _mm256_storeu_ps(out.as_mut_ptr().add(i), recip8(_mm256_add_ps(_mm256_set1_ps(1.0), e)));
+            _mm256_storeu_ps(out.add(i), recip8(_mm256_add_ps(_mm256_set1_ps(1.0), e)));
             i += 8;
         }
         for j in i..n {
-            out[j] = sigmoid_approx(x[j]);
+            *out.add(j) = sigmoid_approx(*x.add(j));
         }
     }
 
+    /// # Safety
+    /// As `sigmoid`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn tanh(x: &[f32], out: &mut [f32]) {
-        let n = x.len();
+    pub unsafe fn tanh(x: *const f32, out: *mut f32, n: usize) {
         let mut i = 0;
         let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
         while i + 8 <= n {
-            let v = _mm256_loadu_ps(x.as_ptr().add(i));
+            let v = _mm256_loadu_ps(x.add(i));
             let z = _mm256_mul_ps(v, v);
             let mut p = _mm256_set1_ps(-5.704_988_7e-3);
             for c in [2.063_908_9e-2, -5.373_971_6e-2, 1.333_144_2e-1, -3.333_328_2e-1] {
@@ -128,11 +142,11 @@ mod avx2 {
             let e = exp8(_mm256_add_ps(v, v));
             let large = _mm256_fnmadd_ps(_mm256_set1_ps(2.0), recip8(_mm256_add_ps(_mm256_set1_ps(1.0), e)), _mm256_set1_ps(1.0));
             let is_small = _mm256_cmp_ps::<_CMP_LT_OQ>(_mm256_and_ps(v, abs_mask), _mm256_set1_ps(0.625));
-            _mm256_storeu_ps(out.as_mut_ptr().add(i), _mm256_blendv_ps(large, small, is_small));
+            _mm256_storeu_ps(out.add(i), _mm256_blendv_ps(large, small, is_small));
             i += 8;
         }
         for j in i..n {
-            out[j] = tanh_approx(x[j]);
+            *out.add(j) = tanh_approx(*x.add(j));
         }
     }
 }

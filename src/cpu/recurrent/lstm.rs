@@ -2,7 +2,7 @@
 //! `c = f * c_prev + i * act(g)`, `h = o * act(c)`, gates `rec_act(x W + h_prev U + b)`.
 //! One batch slice, on the calling thread (`mod.rs` runs the slices in parallel).
 
-use super::{active, activate, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
+use super::{active, activate, activate_in_place, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm_into_serial, MatRef};
 
@@ -34,12 +34,21 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, rec_fn: Activation, o
                 st[u..].copy_from_slice(c_prev);
                 continue;
             }
-            let pg = &pre[row * gw..(row + 1) * gw];
-            let ag = &mut act[row * gw..(row + 1) * gw];
+            let pg = &mut pre[row * gw..(row + 1) * gw];
             let tc = &mut extra[row * u..(row + 1) * u];
-            activate(rec_fn, &pg[..2 * u], &mut ag[..2 * u]);
-            activate(act_fn, &pg[2 * u..3 * u], &mut ag[2 * u..3 * u]);
-            activate(rec_fn, &pg[3 * u..], &mut ag[3 * u..]);
+            // The gates, activated in place when no backward needs the pre-activations.
+            let ag: &[f32] = if act.is_empty() {
+                activate_in_place(rec_fn, &mut pg[..2 * u]);
+                activate_in_place(act_fn, &mut pg[2 * u..3 * u]);
+                activate_in_place(rec_fn, &mut pg[3 * u..]);
+                pg
+            } else {
+                let ag = &mut act[row * gw..(row + 1) * gw];
+                activate(rec_fn, &pg[..2 * u], &mut ag[..2 * u]);
+                activate(act_fn, &pg[2 * u..3 * u], &mut ag[2 * u..3 * u]);
+                activate(rec_fn, &pg[3 * u..], &mut ag[3 * u..]);
+                ag
+            };
             let (i, rest) = ag.split_at(u);
             let (f, rest) = rest.split_at(u);
             let (g, o) = rest.split_at(u);
@@ -79,7 +88,10 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
                 dg.fill(0.0);
                 continue;
             }
-            let (pg, ag) = (&saved.pre[row * gw..(row + 1) * gw], &saved.act[row * gw..(row + 1) * gw]);
+            // Gates activated in place: `pre` holds the activated values (the derivatives need
+            // only those).
+            let acts = if saved.act.is_empty() { saved.pre } else { saved.act };
+            let (pg, ag) = (&saved.pre[row * gw..(row + 1) * gw], &acts[row * gw..(row + 1) * gw]);
             let tc = &saved.extra[row * u..(row + 1) * u];
             let c = &states[row * sw + u..(row + 1) * sw];
             let c_prev = if s > 0 { &states[(row - 1) * sw + u..row * sw] } else { p.c0.map_or(&zeros[..], |c| &c[b * u..(b + 1) * u]) };

@@ -165,8 +165,11 @@ pub fn forward(p: &Problem<'_>, keep: bool) -> (Vec<f32>, Option<Saved>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
     let (gw, sw) = (p.cell.gates() * u, p.cell.state_width(u));
     let mut pre = super::uninit(n * t * gw);
-    // SimpleRNN's output is its state: no activated gates to keep.
-    let mut act = if matches!(p.cell, Cell::Simple { .. }) { Vec::new() } else { super::uninit(n * t * gw) };
+    // SimpleRNN's output is its state: no activated gates to keep. An LSTM whose activations'
+    // derivatives need only their outputs (sigmoid, tanh, relu) activates the gates in place:
+    // one (B, T, 4U) buffer less to write in the forward pass and read back in the backward.
+    let gates_in_place = matches!(p.cell, Cell::Lstm { activation, recurrent_activation } if !activation.derivative_needs_input() && !recurrent_activation.derivative_needs_input());
+    let mut act = if matches!(p.cell, Cell::Simple { .. }) || gates_in_place { Vec::new() } else { super::uninit(n * t * gw) };
     let mut states = super::uninit(n * t * sw);
     let mut extra = if matches!(p.cell, Cell::Simple { .. }) { Vec::new() } else { super::uninit(n * t * u) };
     let parts = batch_parts(p);
@@ -400,6 +403,17 @@ fn activate(a: Activation, pre: &[f32], out: &mut [f32]) {
         Activation::Tanh => fastmath::tanh(pre, out),
         Activation::Linear => out.copy_from_slice(pre),
         other => out.iter_mut().zip(pre).for_each(|(o, &x)| *o = other.forward(x)),
+    }
+}
+
+/// `v = activation(v)`.
+#[inline(always)]
+fn activate_in_place(a: Activation, v: &mut [f32]) {
+    match a {
+        Activation::Sigmoid => fastmath::sigmoid_in_place(v),
+        Activation::Tanh => fastmath::tanh_in_place(v),
+        Activation::Linear => {}
+        other => v.iter_mut().for_each(|x| *x = other.forward(*x)),
     }
 }
 
