@@ -3,6 +3,7 @@
 
 mod convert;
 mod error;
+mod io;
 mod layer;
 mod model;
 mod optimizer;
@@ -20,6 +21,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     layer::register(m)?;
     optimizer::register(m)?;
     model::register(m)?;
+    io::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

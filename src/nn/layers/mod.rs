@@ -81,4 +81,10 @@ pub trait Layer: Send + Sync {
 
     /// Freeze or unfreeze (layers whose behaviour depends on it, like BatchNormalization).
     fn set_trainable(&self, _trainable: bool) {}
+
+    /// The layer's own random generators (a seeded Dropout's), so a checkpoint can save their
+    /// positions and a resumed run draw the same masks as an uninterrupted one.
+    fn generators(&self) -> Vec<&parking_lot::Mutex<Rng>> {
+        Vec::new()
+    }
 }
