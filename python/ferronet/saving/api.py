@@ -110,6 +110,8 @@ def clone_model(model):
     from ferronet.models.sequential import Sequential
 
     clone = Sequential(name=model.name, trainable=model.trainable)
+    if model._input_layer is not None:
+        clone.add(type(model._input_layer).from_config(model._input_layer.get_config()), rebuild=False)
     for layer in model.layers:
         clone.add(type(layer).from_config(layer.get_config()), rebuild=False)
     if model._input_shape is not None:
