@@ -98,7 +98,8 @@ def load_weights(model, filepath, skip_mismatch=False):
 
 
 def model_from_json(json_string, custom_objects=None, safe_mode=True):
-    """The (uncompiled, freshly initialised) model a `to_json()` string describes."""
+    """The (uncompiled, freshly initialised) model a `to_json()` string describes (at most 2**28
+    weight values: a JSON string may come from anywhere)."""
     data = json_string.encode("utf-8") if isinstance(json_string, str) else bytes(json_string)
     return serialization.deserialize_model(json_io.loads(data, "model_from_json"), safe_mode, custom_objects, compile=False,
                                            where="model_from_json")

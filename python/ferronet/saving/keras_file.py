@@ -30,7 +30,8 @@ def load(path, safe_mode=True, custom_objects=None, compile=True):
     with ZipReader(path, _MEMBERS | {"assets/"}, _MEMBERS) as z:
         json_io.loads(z.read("metadata.json"), f"{path}: metadata.json")
         config = json_io.loads(z.read("config.json"), f"{path}: config.json")
-        model = serialization.deserialize_model(config, safe_mode, custom_objects, compile, f"{path}: config.json")
+        budget = z.members["model.weights.h5"].file_size // 4  # a model cannot have more weights than its file
+        model = serialization.deserialize_model(config, safe_mode, custom_objects, compile, f"{path}: config.json", budget)
         if not model.built:
             raise FileFormatError(f"{path}: config.json: expected a model with a known input shape, got none")
         # Keras adds the optimizer's state to the same file: allow room for Adam's two slots.

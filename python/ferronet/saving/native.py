@@ -40,7 +40,8 @@ def load(path, safe_mode=True, custom_objects=None, compile=True):
         if version > FORMAT_VERSION:
             raise FileFormatError(f"{path}: expected format_version <= {FORMAT_VERSION}, got {version} (saved by a newer ferronet)")
         config = json_io.loads(z.read("config.json"), f"{path}: config.json")
-        model = serialization.deserialize_model(config, safe_mode, custom_objects, compile, f"{path}: config.json")
+        budget = z.members["model.safetensors"].file_size // 4  # a model cannot have more weights than its file
+        model = serialization.deserialize_model(config, safe_mode, custom_objects, compile, f"{path}: config.json", budget)
         if not model.built:
             raise FileFormatError(f"{path}: config.json: expected a model with a known input shape, got none")
         weights.load_weights(model, z.read("model.safetensors", weights.expected_size(model)), f"{path}: model.safetensors")

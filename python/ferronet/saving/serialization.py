@@ -5,6 +5,7 @@ each class's own `from_config`, and every failure is a `FileFormatError` naming 
 import math
 
 from ferronet import losses, optimizers
+from ferronet._budget import weight_budget
 from ferronet.errors import FileFormatError
 from ferronet.saving import registry
 
@@ -206,8 +207,15 @@ def serialize_model(model):
     return out
 
 
-def deserialize_model(obj, safe_mode=True, custom_objects=None, compile=True, where="config.json"):
-    """The model of a `serialize_model` object (Keras's or ferronet's), compiled if it says so."""
+def deserialize_model(obj, safe_mode=True, custom_objects=None, compile=True, where="config.json", max_weights=1 << 28):
+    """The model of a `serialize_model` object (Keras's or ferronet's), compiled if it says so.
+    Building it may create at most `max_weights` weight values (the loaders pass what the file's
+    weights entry can hold), so a config declaring huge layers is refused before allocating."""
+    with weight_budget(max_weights, where):
+        return _deserialize_model(obj, safe_mode, custom_objects, compile, where)
+
+
+def _deserialize_model(obj, safe_mode, custom_objects, compile, where):
     if not isinstance(obj, dict):
         raise FileFormatError(f"{where}: expected a JSON object, got {_short(obj)}")
     if obj.get("class_name") != "Sequential":
