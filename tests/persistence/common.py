@@ -58,6 +58,8 @@ LAYER_MODELS = {
     "GRU": lambda: ([L.GRU(4)], (5, 3)),
     "Bidirectional": lambda: ([L.Bidirectional(L.LSTM(3, return_sequences=True))], (5, 3)),
     "Embedding": lambda: ([L.Embedding(10, 4)], (5,)),
+    "Masking": lambda: ([L.Masking(0.0), L.LSTM(3)], (5, 3)),
+    "TimeDistributed": lambda: ([L.TimeDistributed(L.Dense(3))], (4, 5)),
 }
 TOKEN_INPUTS = {"Embedding": 10}
 

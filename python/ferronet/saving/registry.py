@@ -94,12 +94,18 @@ def _recurrent(layer):
     return [("vars", []), ("cell/vars", _rnn_weights(layer))]
 
 
-def _bidirectional(layer):
-    return [("vars", []), ("forward_layer/vars", []), ("forward_layer/cell/vars", _rnn_weights(layer.forward_layer)),
-            ("backward_layer/vars", []), ("backward_layer/cell/vars", _rnn_weights(layer.backward_layer))]
+def _wrapping(*attributes):
+    """A wrapper layer: its own (empty) vars, then each wrapped layer's groups under its attribute."""
+    def layout(layer):
+        groups = [("vars", [])]
+        for attribute in attributes:
+            groups += [(f"{attribute}/{path}", weights) for path, weights in weight_groups(getattr(layer, attribute))]
+        return groups
+    return layout
 
 
-WEIGHT_LAYOUT = {"SimpleRNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent, "Bidirectional": _bidirectional}
+WEIGHT_LAYOUT = {"SimpleRNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent,
+                 "Bidirectional": _wrapping("forward_layer", "backward_layer"), "TimeDistributed": _wrapping("layer")}
 
 
 def weight_groups(layer):
