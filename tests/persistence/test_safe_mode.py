@@ -83,3 +83,13 @@ def test_model_from_json_refuses_configs_that_would_allocate_too_much():
     text = model.to_json().replace('"units": 2', '"units": 1099511627776')
     with pytest.raises(fn.errors.FileFormatError, match="more than the file's weights can hold"):
         fn.models.model_from_json(text)
+
+
+def test_a_null_initializer_is_a_clear_error_naming_the_layer():
+    """Found by tests/fuzz/fuzz_loaders.py: `"kernel_initializer": null` made build call None."""
+    model = fn.Sequential([fn.Input((3,)), L.Dense(2, name="d"), L.Dense(1, name="e")])
+    text = model.to_json().replace('"name": "e", "trainable": true, "dtype": "float32", "units": 1, "activation": "linear", "use_bias": true, "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null}',
+                                   '"name": "e", "trainable": true, "dtype": "float32", "units": 1, "activation": "linear", "use_bias": true, "kernel_initializer": null')
+    assert '"kernel_initializer": null' in text
+    with pytest.raises(fn.errors.FileFormatError, match=r"building layer 'e' \(Dense\) for input \(None, 3\): TypeError"):
+        fn.models.model_from_json(text)

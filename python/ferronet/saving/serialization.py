@@ -69,8 +69,8 @@ def deserialize_layer(entry, safe_mode=True, custom_objects=None, where="layer")
         return cls.from_config(config)
     except FileFormatError:
         raise
-    except (TypeError, ValueError, KeyError, NotImplementedError, AttributeError) as e:
-        raise FileFormatError(f"{where}: {type(e).__name__}: {e}") from None
+    except Exception as e:  # any failure on untrusted data is the file's defect; the cause stays chained
+        raise FileFormatError(f"{where}: {type(e).__name__}: {e}") from e
 
 
 def _short(value, limit=120):
@@ -122,17 +122,24 @@ def model_from_config(config, safe_mode=True, custom_objects=None, where="config
         except ValueError as e:
             raise FileFormatError(f"{where}: layer {i}: {e}") from None
     build_shape = config.get("build_input_shape")
+    if model._input_shape is None and build_shape is not None:
+        _check_shape(build_shape, f"{where}: build_input_shape")
+        _build(model, tuple(build_shape), where)
+    elif model._input_shape is not None and model.layers:
+        _build(model, (None, *model._input_shape), where)
+    return model
+
+
+def _build(model, input_shape, where):
+    """Build `model`; a failure names the layer being built (layers build in order)."""
     try:
-        if model._input_shape is None and build_shape is not None:
-            _check_shape(build_shape, f"{where}: build_input_shape")
-            model.build(tuple(build_shape))
-        else:
-            model._maybe_build()
+        model.build(input_shape)
     except FileFormatError:
         raise
-    except (ValueError, TypeError, NotImplementedError) as e:
-        raise FileFormatError(f"{where}: building the model: {type(e).__name__}: {e}") from None
-    return model
+    except Exception as e:  # e.g. a config with `"kernel_initializer": null` (found by the fuzzer)
+        layer = next((layer for layer in model.layers if not layer.built), None)
+        which = f" layer {layer.name!r} ({type(layer).__name__})" if layer is not None else ""
+        raise FileFormatError(f"{where}: building{which} for input {input_shape}: {type(e).__name__}: {e}") from e
 
 
 def _check_shape(shape, where, max_elements=1 << 31):
@@ -182,8 +189,8 @@ def apply_compile_config(model, config, where):
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     except FileFormatError:
         raise
-    except (TypeError, ValueError, KeyError, NotImplementedError, AttributeError) as e:
-        raise FileFormatError(f"{where}: compile_config: {type(e).__name__}: {e}") from None
+    except Exception as e:
+        raise FileFormatError(f"{where}: compile_config: {type(e).__name__}: {e}") from e
 
 
 def _optimizer_config(config):
@@ -225,7 +232,7 @@ def _deserialize_model(obj, safe_mode, custom_objects, compile, where):
     if not model.built and isinstance(obj.get("build_config"), dict) and obj["build_config"].get("input_shape") is not None:
         shape = obj["build_config"]["input_shape"]
         _check_shape(shape, f"{where}: build_config")
-        model.build(tuple(shape))
+        _build(model, tuple(shape), where)
     if compile and obj.get("compile_config"):  # Keras writes {} for an uncompiled model
         apply_compile_config(model, obj["compile_config"], where)
     return model
