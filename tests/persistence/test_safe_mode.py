@@ -93,3 +93,11 @@ def test_a_null_initializer_is_a_clear_error_naming_the_layer():
     assert '"kernel_initializer": null' in text
     with pytest.raises(fn.errors.FileFormatError, match=r"building layer 'e' \(Dense\) for input \(None, 3\): TypeError"):
         fn.models.model_from_json(text)
+
+
+def test_a_non_string_registered_name_is_a_clear_error():
+    """Found by tests/fuzz/fuzz_loaders.py: a dict as registered_name raised a bare TypeError."""
+    config = {"name": "m", "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [None, 3]}},
+                                      {"class_name": "Dense", "registered_name": {"a": 1}, "config": {"units": 2}}]}
+    with pytest.raises(fn.errors.FileFormatError, match="expected a string or null registered_name"):
+        fn.Sequential.from_config(config)

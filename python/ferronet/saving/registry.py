@@ -40,7 +40,9 @@ def layer_class(entry, safe_mode, custom_objects, where):
     class_name = entry.get("class_name")
     registered = entry.get("registered_name")
     if not isinstance(class_name, str):
-        raise FileFormatError(f"{where}: expected a string class_name, got {class_name!r}")
+        raise FileFormatError(f"{where}: expected a string class_name, got {class_name!r:.100}")
+    if registered is not None and not isinstance(registered, str):
+        raise FileFormatError(f"{where}: expected a string or null registered_name, got {registered!r:.100}")
     custom = {**_CUSTOM, **(custom_objects or {})}
     user_class = custom.get(registered) or custom.get(class_name)
     if class_name == "Lambda" or _holds_code(entry.get("config")):
