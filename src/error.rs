@@ -47,6 +47,12 @@ pub enum Error {
     #[error("{op}: expected {expected}, got {got}")]
     Device { op: String, expected: String, got: String },
 
+    // --- files ------------------------------------------------------------------------------
+    /// A saved file (weights, optimizer state) is malformed or does not fit the model: raised
+    /// before any tensor is allocated from it.
+    #[error("{what}: expected {expected}, got {got}")]
+    Format { what: String, expected: String, got: String },
+
     // --- runtime ----------------------------------------------------------------------------
     /// Training was interrupted (Ctrl-C); the model is left usable at the last finished batch.
     #[error("interrupted")]
@@ -62,6 +68,9 @@ impl Error {
     }
     pub fn value(op: &str, expected: impl Into<String>, got: impl Into<String>) -> Self {
         Error::Value { op: op.to_string(), expected: expected.into(), got: got.into() }
+    }
+    pub fn format(what: &str, expected: impl Into<String>, got: impl Into<String>) -> Self {
+        Error::Format { what: what.to_string(), expected: expected.into(), got: got.into() }
     }
     pub fn dtype(op: &str, expected: impl Into<String>, got: impl Into<String>) -> Self {
         Error::DType { op: op.to_string(), expected: expected.into(), got: got.into() }

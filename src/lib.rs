@@ -6,6 +6,7 @@
 pub mod autograd;
 pub mod cpu;
 pub mod error;
+pub mod io;
 pub mod nn;
 pub mod ops;
 pub mod tensor;

@@ -30,6 +30,7 @@ from ferronet import (  # noqa: E402
     optimizers,
     plot,
     regularizers,
+    saving,
     utils,
 )
 from ferronet._core import Tensor, __version__  # noqa: E402
@@ -39,7 +40,7 @@ from ferronet.models import Sequential  # noqa: E402
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "Sequential", "Input", "activations", "callbacks",
-    "datasets", "distribute", "errors", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers",
+    "datasets", "distribute", "errors", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "saving",
     "plot", "utils", "__version__",
 ]
 

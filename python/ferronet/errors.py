@@ -5,8 +5,10 @@
 - `GradientError(ValueError)`: `backward()` cannot run as asked.
 - `BackwardNotSupported(NotImplementedError)`: an op has no gradient rule.
 - `DeviceError(ValueError)`: a device is unknown, unavailable or mixed.
+- `FileFormatError(ValueError)`: a saved model or weights file is malformed or does not fit the
+  model (raised before anything large is allocated from it).
 """
 
-from ferronet._core import BackwardNotSupported, DeviceError, DTypeError, GradientError, ShapeError
+from ferronet._core import BackwardNotSupported, DeviceError, DTypeError, FileFormatError, GradientError, ShapeError
 
-__all__ = ["ShapeError", "DTypeError", "GradientError", "BackwardNotSupported", "DeviceError"]
+__all__ = ["ShapeError", "DTypeError", "GradientError", "BackwardNotSupported", "DeviceError", "FileFormatError"]

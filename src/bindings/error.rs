@@ -11,6 +11,7 @@ create_exception!(ferronet.errors, DTypeError, PyTypeError, "An input has the wr
 create_exception!(ferronet.errors, GradientError, PyValueError, "backward() cannot run as asked.");
 create_exception!(ferronet.errors, BackwardNotSupported, PyNotImplementedError, "The op has no gradient rule.");
 create_exception!(ferronet.errors, DeviceError, PyValueError, "A device is unknown, unavailable or mixed.");
+create_exception!(ferronet.errors, FileFormatError, PyValueError, "A saved model or weights file is malformed or does not fit the model.");
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
@@ -22,6 +23,7 @@ impl From<Error> for PyErr {
             Error::NonScalarBackward { .. } | Error::NoGradient | Error::GraphFreed { .. } => GradientError::new_err(message),
             Error::BackwardNotSupported { .. } => BackwardNotSupported::new_err(message),
             Error::Device { .. } => DeviceError::new_err(message),
+            Error::Format { .. } => FileFormatError::new_err(message),
             Error::Interrupted => PyKeyboardInterrupt::new_err(message),
         }
     }
@@ -34,5 +36,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GradientError", py.get_type::<GradientError>())?;
     m.add("BackwardNotSupported", py.get_type::<BackwardNotSupported>())?;
     m.add("DeviceError", py.get_type::<DeviceError>())?;
+    m.add("FileFormatError", py.get_type::<FileFormatError>())?;
     Ok(())
 }

@@ -323,6 +323,23 @@ impl PyLayer {
         PyLayer { inner: Arc::new(TimeDistributed { name, inner: inner.inner.clone() }) }
     }
 
+    /// The positions of the layer's own random generators (empty for most layers).
+    fn generator_state(&self) -> Vec<u64> {
+        self.inner.generators().iter().map(|g| g.lock().state()).collect()
+    }
+
+    /// Resume the layer's own generators at saved positions (as `generator_state` gives them).
+    fn set_generator_state(&self, state: Vec<u64>) -> PyResult<()> {
+        let generators = self.inner.generators();
+        if generators.len() != state.len() {
+            return Err(Error::format(self.inner.name(), format!("{} generator states", generators.len()), state.len().to_string()).into());
+        }
+        for (g, s) in generators.iter().zip(state) {
+            *g.lock() = Rng::from_state(s);
+        }
+        Ok(())
+    }
+
     /// Run the layer on a tensor (records the tape when grad mode is on); `mask` is the
     /// input's timestep mask (batch, timesteps), if any.
     #[pyo3(signature = (x, training = false, seed = 0, mask = None))]

@@ -4,6 +4,7 @@
 mod convert;
 mod distribute;
 mod error;
+mod io;
 mod layer;
 mod model;
 mod optimizer;
@@ -24,6 +25,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     optimizer::register(m)?;
     model::register(m)?;
     distribute::register(m)?;
+    io::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `_core.Optimizer`: optimizer state in the engine, configured by the Python optimizer classes.
 
+use super::convert::as_float32_array;
 use super::layer::get;
 use super::tensor::{detached, PyTensor};
 use crate::error::Error;
@@ -7,6 +8,7 @@ use crate::nn::optimizer::{Clip, Optimizer, Rule};
 use crate::nn::schedule::Schedule;
 use crate::tensor::Tensor;
 use parking_lot::Mutex;
+use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::Arc;
@@ -101,6 +103,23 @@ impl PyOptimizer {
     fn exclude_from_weight_decay(&self, weights: Vec<PyRef<'_, PyTensor>>) {
         let mut opt = self.inner.lock();
         opt.no_decay.extend(weights.iter().map(|w| w.inner.id()));
+    }
+
+    /// Each weight's state arrays (flat float32, in the rule's slot order), or None for a weight
+    /// the optimizer has not updated yet. For saving.
+    fn get_slots<'py>(&self, py: Python<'py>, weights: Vec<PyRef<'py, PyTensor>>) -> PyResult<Vec<Option<Vec<Bound<'py, PyArray1<f32>>>>>> {
+        let opt = self.inner.lock();
+        Ok(weights.iter().map(|w| opt.slots_of(&w.inner).map(|slots| slots.iter().map(|s| PyArray1::from_slice(py, s)).collect())).collect())
+    }
+
+    /// Restore one weight's state arrays (as `get_slots` gives them). Raises `FileFormatError`
+    /// when their number or sizes do not fit the rule and the weight.
+    fn set_slots(&self, weight: PyRef<'_, PyTensor>, slots: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let values = slots
+            .iter()
+            .map(|s| Ok(as_float32_array(s, "optimizer state")?.readonly().as_slice()?.to_vec()))
+            .collect::<PyResult<Vec<Vec<f32>>>>()?;
+        Ok(self.inner.lock().set_slots(&weight.inner, values)?)
     }
 
     /// One update of `weights` from their `.grad` (Python-side custom loops).

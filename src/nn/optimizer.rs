@@ -82,6 +82,22 @@ impl Optimizer {
         self.slots.get(&weight.id())
     }
 
+    /// Replace one weight's state vectors (loading a saved optimizer).
+    ///
+    /// # Errors
+    /// `Format` when the number of slots or a slot's length does not fit the rule and the weight.
+    pub fn set_slots(&mut self, weight: &Tensor, slots: Vec<Vec<f32>>) -> Result<()> {
+        let count = self.rule.slot_count();
+        if slots.len() != count {
+            return Err(Error::format("optimizer state", format!("{count} state arrays per weight for {:?}", self.rule), slots.len().to_string()));
+        }
+        if let Some(bad) = slots.iter().find(|s| s.len() != weight.numel()) {
+            return Err(Error::format("optimizer state", format!("arrays of {} values for weight {}", weight.numel(), fmt_shape(weight.shape())), bad.len().to_string()));
+        }
+        self.slots.insert(weight.id(), slots);
+        Ok(())
+    }
+
     /// Apply one step given `(weight, gradient)` pairs.
     ///
     /// # Errors

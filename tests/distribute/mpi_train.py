@@ -51,7 +51,8 @@ with strategy.scope():
     opt = fn.optimizers.SGD(0.05, momentum=0.9) if optimizer == "sgd" else fn.optimizers.Adam(0.01)
     model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
-callbacks = [fn.callbacks.CSVLogger(os.path.join(out_dir, f"log_rank{rank}.csv")), Failure()]
+callbacks = [fn.callbacks.CSVLogger(os.path.join(out_dir, f"log_rank{rank}.csv")),
+             fn.callbacks.ModelCheckpoint(os.path.join(out_dir, f"ckpt_rank{rank}.ferronet")), Failure()]
 kwargs = dict(validation_split=0.2) if case == "dense" else {}
 history = model.fit(x, y, batch_size=31 if case == "dense" else 32, epochs=3, verbose=2, callbacks=callbacks, **kwargs)
 if failure == "raise_after_fit" and rank == 1:

@@ -72,7 +72,7 @@ def test_data_parallel_matches_one_process(ranks, optimizer, tmp_path):
     for key in ("history", "evaluation", "step"):
         np.testing.assert_allclose(runs[0][key], reference[key], rtol=1e-5, atol=1e-6, err_msg=key)
     # Only rank 0 writes the log and prints the progress.
-    assert sorted(os.listdir(tmp_path)) == ["log_rank0.csv"] + [f"rank{r}.npz" for r in range(ranks)]
+    assert sorted(os.listdir(tmp_path)) == ["ckpt_rank0.ferronet", "log_rank0.csv"] + [f"rank{r}.npz" for r in range(ranks)]
     assert result.stdout.count("Epoch 1/3") == 1 and result.stdout.count("Epoch 3/3") == 1
     assert all(f"rank {r} done" in result.stdout for r in range(ranks))
 

@@ -47,14 +47,15 @@ def test_only_rank_zero_writes(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
     assert (fn.distribute.rank(), fn.distribute.world_size()) == (1, 2)
     logger = fn.callbacks.CSVLogger(tmp_path / "log.csv")
+    checkpoint = fn.callbacks.ModelCheckpoint(tmp_path / "ckpt.ferronet")
     history = fn.callbacks.History()
-    _, result = _trained(verbose=1, callbacks=[logger, history])
-    assert not (tmp_path / "log.csv").exists()
+    _, result = _trained(verbose=1, callbacks=[logger, checkpoint, history])
+    assert not (tmp_path / "log.csv").exists() and not (tmp_path / "ckpt.ferronet").exists()
     assert capsys.readouterr().out == ""
     assert len(history.history["loss"]) == 2  # callbacks that do not write still run
     monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "0")
-    _trained(verbose=1, callbacks=[logger])
-    assert (tmp_path / "log.csv").read_text().startswith("epoch,")
+    _trained(verbose=1, callbacks=[logger, checkpoint])
+    assert (tmp_path / "log.csv").read_text().startswith("epoch,") and (tmp_path / "ckpt.ferronet").exists()
     assert "Epoch 1/2" in capsys.readouterr().out
 
 

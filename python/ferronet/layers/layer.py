@@ -3,7 +3,7 @@ Subclasses declare weights in `build` and say how the engine runs them in `_engi
 
 import numpy as np
 
-from ferronet import _core, _random, regularizers
+from ferronet import _budget, _core, _random, regularizers
 from ferronet._naming import to_snake_case, unique_name
 
 
@@ -42,6 +42,7 @@ class Layer:
     # ---- weights -------------------------------------------------------------------------
     def add_weight(self, name, shape, initializer, trainable=True):
         """Create a weight from an initializer; returns its `Tensor`."""
+        _budget.charge(self.name, name, shape)  # a model built from a file: refuse absurd sizes unallocated
         values = np.asarray(initializer(tuple(shape)), dtype=np.float32).reshape(shape)
         tensor = _core.Tensor(np.ascontiguousarray(values), requires_grad=trainable and self._trainable)
         self._weights.append((name, tensor, trainable))

@@ -39,6 +39,7 @@ class Sequential:
         self.history = None
         self._engine_model = None
         self.distribute_strategy = distribute.current_strategy()  # set inside `strategy.scope()`
+        self._fit_seed = None  # the last fit's shuffle/dropout seed; fit(initial_epoch=k) continues it
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._maybe_build()
@@ -262,25 +263,47 @@ class Sequential:
             self.build((None,) + tuple(x.shape[1:]))
         return self._engine()(x, training=bool(training), seed=_random.next_seed() if training else 0)
 
-    # ---- config ---------------------------------------------------------------------------
+    # ---- config and files (ferronet/saving) ---------------------------------------------------
     def get_config(self):
-        layers = []
-        if self._input_shape is not None:
-            layers.append({"class_name": "InputLayer", "config": {"batch_shape": [None, *self._input_shape], "dtype": "float32", "name": "input_layer"}})
-        layers += [{"class_name": type(l).__name__, "config": l.get_config()} for l in self._layers]
-        return {"name": self.name, "trainable": self.trainable, "dtype": "float32", "layers": layers,
-                "build_input_shape": [None, *self._input_shape] if self._input_shape is not None else None}
+        """The architecture in Keras's config schema (layers serialized with module and class)."""
+        from ferronet.saving import serialization
+
+        return serialization.model_config(self)
 
     @classmethod
-    def from_config(cls, config):
-        from ferronet.layers import get_layer_class
+    def from_config(cls, config, custom_objects=None):
+        """The model `get_config` described (fresh weights); classes from ferronet's registry."""
+        from ferronet.saving import serialization
 
-        model = cls(name=config.get("name"))
-        for entry in config.get("layers", []):
-            layer_cls = get_layer_class(entry["class_name"])
-            model.add(layer_cls.from_config(entry["config"]), rebuild=False)
-        model._maybe_build()
-        return model
+        return serialization.model_from_config(config, safe_mode=True, custom_objects=custom_objects)
+
+    def to_json(self, **kwargs):
+        """The model (and compile settings) as Keras's JSON; `ferronet.models.model_from_json` reads it."""
+        import json
+
+        from ferronet.saving import serialization
+
+        return json.dumps(serialization.serialize_model(self), **kwargs)
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Save to `*.ferronet` (with optimizer state; resumable) or `*.keras` (Keras 3), atomically."""
+        from ferronet.saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Save the weights to `*.weights.safetensors` or `*.weights.h5` (Keras), atomically."""
+        if max_shard_size is not None:
+            raise NotImplementedError("save_weights: max_shard_size is not supported")
+        from ferronet.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights saved by `save_weights` (or Keras); all names and shapes must fit."""
+        from ferronet.saving import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def __repr__(self):
         return f"<Sequential name={self.name}, built={self.built}>"

@@ -102,9 +102,17 @@ def _fit(model, strategy, x, y, batch_size, epochs, verbose, callbacks, validati
     cbs = CallbackList(user + extra, model, {"verbose": verbose, "epochs": epochs, "steps": steps})
     wants_batches = any(overrides_batch_hooks(c, "train") for c in user)
     model.stop_training = False
-    base_seed = _random.next_seed()
+    # Each epoch's shuffle and dropout seed is a function of this seed and the epoch index. A run
+    # continued with initial_epoch > 0 (after an earlier fit, or from a loaded checkpoint, which
+    # saves it) keeps its seed, so it ends with exactly the weights of an uninterrupted run.
+    if initial_epoch > 0 and model._fit_seed is not None:
+        base_seed = model._fit_seed
+    else:
+        base_seed = _random.next_seed()
+    model._fit_seed = base_seed
     if strategy is not None:
         base_seed = strategy._broadcast_start(model, base_seed)
+        model._fit_seed = base_seed
         strategy._attach(engine)
 
     def on_batch(step, logs):

@@ -72,6 +72,12 @@ impl Layer for Bidirectional {
         self.forward.compute_mask(x, mask)
     }
 
+    fn generators(&self) -> Vec<&parking_lot::Mutex<crate::nn::rng::Rng>> {
+        let mut all = self.forward.generators();
+        all.extend(self.backward.generators());
+        all
+    }
+
     fn trainable_weights(&self) -> Vec<Tensor> {
         let mut w = self.forward.trainable_weights();
         w.extend(self.backward.trainable_weights());

@@ -100,6 +100,12 @@ pub trait Layer: Send + Sync {
     fn compute_mask(&self, _x: &Tensor, _mask: Option<&Tensor>) -> Result<Option<Tensor>> {
         Ok(None)
     }
+
+    /// The layer's own random generators (a seeded Dropout's), so a checkpoint can save their
+    /// positions and a resumed run draw the same masks as an uninterrupted one.
+    fn generators(&self) -> Vec<&parking_lot::Mutex<Rng>> {
+        Vec::new()
+    }
 }
 
 /// Run `layers` in order from `x`, handing each the mask the previous one computed; returns

@@ -71,6 +71,10 @@ impl Noise {
 }
 
 impl Layer for Noise {
+    fn generators(&self) -> Vec<&Mutex<Rng>> {
+        self.seeded.iter().collect()
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

@@ -211,6 +211,10 @@ impl Layer for Recurrent {
         Ok(if self.options.return_sequences { mask.cloned() } else { None })
     }
 
+    fn generators(&self) -> Vec<&Mutex<Rng>> {
+        self.seeded.iter().collect()
+    }
+
     fn trainable_weights(&self) -> Vec<Tensor> {
         self.weights.tensors()
     }

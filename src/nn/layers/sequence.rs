@@ -48,4 +48,8 @@ impl Layer for Sequence {
     fn set_trainable(&self, trainable: bool) {
         self.layers.iter().for_each(|l| l.set_trainable(trainable));
     }
+
+    fn generators(&self) -> Vec<&parking_lot::Mutex<crate::nn::rng::Rng>> {
+        self.layers.iter().flat_map(|l| l.generators()).collect()
+    }
 }

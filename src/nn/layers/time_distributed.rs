@@ -36,6 +36,10 @@ impl Layer for TimeDistributed {
 
     crate::passes_mask!();
 
+    fn generators(&self) -> Vec<&parking_lot::Mutex<crate::nn::rng::Rng>> {
+        self.inner.generators()
+    }
+
     fn trainable_weights(&self) -> Vec<Tensor> {
         self.inner.trainable_weights()
     }
