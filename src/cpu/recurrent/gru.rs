@@ -4,7 +4,7 @@
 //! reset before: `hh = act(x W_h + b_h + (r * h_prev) U_h)`, a second GEMM per step after r.
 //! One batch slice, on the calling thread (`mod.rs` runs the slices in parallel).
 
-use super::{active, activate, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
+use super::{active, activate, add_to_bias, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm_into_serial, MatRef};
 
@@ -130,7 +130,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
     let (n, t, u) = (p.batch, p.steps, p.units);
     let gw = 3 * u;
     // reset_after: `drec` holds the recurrent side's gate gradients [dz, dr, d(h_prev U_h + b_rh)].
-    let GradBuffers { dpre, drec, dh: dh_next, .. } = g;
+    let GradBuffers { dpre, drec, dh: dh_next, db, .. } = g;
     let mut scratch = vec![0.0f32; n * u];
     let mut drhp = vec![0.0f32; n * u];
     let zeros = vec![0.0f32; u];
@@ -168,6 +168,11 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
                 }
                 backprop(rec_fn, &pg[..2 * u], &ag[..2 * u], &mut dg[..2 * u]);
                 drg[..2 * u].copy_from_slice(&dg[..2 * u]);
+                if !db.is_empty() {
+                    let (db_in, db_rec) = db[b * 2 * gw..(b + 1) * 2 * gw].split_at_mut(gw);
+                    add_to_bias(db_in, dg);
+                    add_to_bias(db_rec, drg);
+                }
             } else {
                 backprop(rec_fn, &pg[..u], z, &mut dg[..u]);
             }
@@ -194,6 +199,9 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
                 dh[j] += d[j] * r[j] * m;
             }
             backprop(rec_fn, &saved.pre[row * gw + u..row * gw + 2 * u], r, &mut dg[u..2 * u]);
+            if !db.is_empty() {
+                add_to_bias(&mut db[b * gw..(b + 1) * gw], dg);
+            }
         }
         recurrent_backward(p, rt, dpre, gw, 0, 2 * u, s, dh_next, &mut scratch);
     }

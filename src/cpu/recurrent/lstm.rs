@@ -2,7 +2,7 @@
 //! `c = f * c_prev + i * act(g)`, `h = o * act(c)`, gates `rec_act(x W + h_prev U + b)`.
 //! One batch slice, on the calling thread (`mod.rs` runs the slices in parallel).
 
-use super::{active, activate, activate_in_place, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
+use super::{active, activate, activate_in_place, add_to_bias, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm_into_serial, MatRef};
 
@@ -71,7 +71,7 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
     let (gw, sw) = (4 * u, 2 * u);
     // dh / dc hold the gradient reaching each sample's previous state; after step 0, the
     // initial states' gradients.
-    let GradBuffers { dpre, dh: dh_next, dc: dc_next, .. } = g;
+    let GradBuffers { dpre, dh: dh_next, dc: dc_next, db, .. } = g;
     let mut scratch = vec![0.0f32; n * u];
     let zeros = vec![0.0f32; u];
     for s in (0..t).rev() {
@@ -101,28 +101,67 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
             let (di, rest) = dg.split_at_mut(u);
             let (df, rest) = rest.split_at_mut(u);
             let (dgg, d_o) = rest.split_at_mut(u);
-            // Every slice cut to `u`, so the loops below compile without bounds checks and vectorise.
-            let (dh, dc, tc, c_prev, o, i, fg, gg) = (&dh[..u], &mut dc[..u], &tc[..u], &c_prev[..u], &o[..u], &i[..u], &fg[..u], &gg[..u]);
-            let (di, df, dgg, d_o) = (&mut di[..u], &mut df[..u], &mut dgg[..u], &mut d_o[..u]);
-            // d_o = dh * act(c); the gradient reaching c through h, into dgg as scratch.
-            for j in 0..u {
-                d_o[j] = dh[j] * tc[j];
-                dgg[j] = dh[j] * o[j];
+            let dg = (di, df, dgg, d_o);
+            if act_fn == Activation::Tanh && rec_fn == Activation::Sigmoid {
+                fused_step_backward(dh, dc, tc, c_prev, Gates { i, f: fg, g: gg, o }, dg);
+            } else {
+                let (di, df, dgg, d_o) = dg;
+                // Every slice cut to `u`, so the loops below compile without bounds checks.
+                let (dh, dc, tc, c_prev, o, i, fg, gg) = (&dh[..u], &mut dc[..u], &tc[..u], &c_prev[..u], &o[..u], &i[..u], &fg[..u], &gg[..u]);
+                let (di, df, dgg, d_o) = (&mut di[..u], &mut df[..u], &mut dgg[..u], &mut d_o[..u]);
+                // d_o = dh * act(c); the gradient reaching c through h, into dgg as scratch.
+                for j in 0..u {
+                    d_o[j] = dh[j] * tc[j];
+                    dgg[j] = dh[j] * o[j];
+                }
+                backprop(act_fn, c, tc, dgg);
+                for j in 0..u {
+                    let dcn = dc[j] + dgg[j];
+                    di[j] = dcn * gg[j];
+                    dgg[j] = dcn * i[j];
+                    df[j] = dcn * c_prev[j];
+                    dc[j] = dcn * fg[j];
+                }
+                let dg = &mut dpre[row * gw..(row + 1) * gw];
+                backprop(rec_fn, &pg[..2 * u], &ag[..2 * u], &mut dg[..2 * u]);
+                backprop(act_fn, &pg[2 * u..3 * u], &ag[2 * u..3 * u], &mut dg[2 * u..3 * u]);
+                backprop(rec_fn, &pg[3 * u..], &ag[3 * u..], &mut dg[3 * u..]);
             }
-            backprop(act_fn, c, tc, dgg);
-            for j in 0..u {
-                let dcn = dc[j] + dgg[j];
-                di[j] = dcn * gg[j];
-                dgg[j] = dcn * i[j];
-                df[j] = dcn * c_prev[j];
-                dc[j] = dcn * fg[j];
+            if !db.is_empty() {
+                add_to_bias(&mut db[b * gw..(b + 1) * gw], &dpre[row * gw..(row + 1) * gw]);
             }
-            backprop(rec_fn, &pg[..2 * u], &ag[..2 * u], &mut dg[..2 * u]);
-            backprop(act_fn, &pg[2 * u..3 * u], &ag[2 * u..3 * u], &mut dg[2 * u..3 * u]);
-            backprop(rec_fn, &pg[3 * u..], &ag[3 * u..], &mut dg[3 * u..]);
             // Filled by the recurrent GEMM below.
             dh_next[b * u..(b + 1) * u].fill(0.0);
         }
         recurrent_backward(p, rt, dpre, gw, 0, gw, s, dh_next, &mut scratch);
+    }
+}
+
+/// One sample's activated gates at one step.
+struct Gates<'a> {
+    i: &'a [f32],
+    f: &'a [f32],
+    g: &'a [f32],
+    o: &'a [f32],
+}
+
+/// The backward of one sample's step for Keras's default activations (tanh, sigmoid gates), in
+/// one pass: the derivatives come from the activated values. A function of its own so its slices
+/// are known not to alias (parameters), which lets LLVM vectorise the loop; spread over the
+/// step's code, twelve pointers exceeded the run-time alias checks it will emit.
+#[inline(always)]
+fn fused_step_backward(dh: &[f32], dc: &mut [f32], tc: &[f32], c_prev: &[f32], gates: Gates<'_>, dg: (&mut [f32], &mut [f32], &mut [f32], &mut [f32])) {
+    let u = dh.len();
+    let (dc, tc, c_prev) = (&mut dc[..u], &tc[..u], &c_prev[..u]);
+    let (i, f, g, o) = (&gates.i[..u], &gates.f[..u], &gates.g[..u], &gates.o[..u]);
+    let (di, df, dgg, d_o) = (&mut dg.0[..u], &mut dg.1[..u], &mut dg.2[..u], &mut dg.3[..u]);
+    for j in 0..u {
+        let (dhj, tcj, oj, ij, fj, gj) = (dh[j], tc[j], o[j], i[j], f[j], g[j]);
+        d_o[j] = dhj * tcj * oj * (1.0 - oj);
+        let dcn = dc[j] + dhj * oj * (1.0 - tcj * tcj);
+        di[j] = dcn * gj * ij * (1.0 - ij);
+        dgg[j] = dcn * ij * (1.0 - gj * gj);
+        df[j] = dcn * c_prev[j] * fj * (1.0 - fj);
+        dc[j] = dcn * fj;
     }
 }

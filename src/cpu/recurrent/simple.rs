@@ -1,6 +1,6 @@
 //! SimpleRNN: `h = act(x W + h_prev U + b)`. One batch slice, on the calling thread.
 
-use super::{active, activate, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
+use super::{active, activate, add_to_bias, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm_into_serial, MatRef};
 
@@ -33,7 +33,7 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, out: Buffers<'_>) {
 #[inline(always)]
 pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], dstates: &[f32], rt: &[f32], act_fn: Activation, g: GradBuffers<'_>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
-    let GradBuffers { dpre, dh: dh_next, .. } = g;
+    let GradBuffers { dpre, dh: dh_next, db, .. } = g;
     let mut scratch = vec![0.0f32; n * u];
     for s in (0..t).rev() {
         for b in 0..n {
@@ -47,6 +47,9 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
             }
             dg.copy_from_slice(dh);
             backprop(act_fn, &saved.pre[row * u..(row + 1) * u], &states[row * u..(row + 1) * u], dg);
+            if !db.is_empty() {
+                add_to_bias(&mut db[b * u..(b + 1) * u], dg);
+            }
             dh.fill(0.0);
         }
         recurrent_backward(p, rt, dpre, u, 0, u, s, dh_next, &mut scratch);
