@@ -152,20 +152,12 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
             let (z, r, hh, hp) = (&ag[..u], &ag[u..2 * u], &ag[2 * u..3 * u], &hp[..u]);
             let (dz, rest) = dg.split_at_mut(u);
             let (dr, dph) = rest.split_at_mut(u);
-            let (dz, dr, dph, dh) = (&mut dz[..u], &mut dr[..u], &mut dph[..u], &mut dh[..u]);
-            for j in 0..u {
-                dz[j] = dh[j] * (hp[j] - hh[j]);
-                dph[j] = dh[j] * (1.0 - z[j]);
-                dh[j] *= z[j];
-            }
+            mix_backward(dh, hp, z, hh, dz, dph);
             backprop(act_fn, &pg[2 * u..], hh, dph);
             if reset_after {
                 let rh = &saved.extra[row * u..(row + 1) * u];
                 let drg = &mut drec[row * gw..(row + 1) * gw];
-                for j in 0..u {
-                    dr[j] = dph[j] * rh[j];
-                    drg[2 * u + j] = dph[j] * r[j];
-                }
+                reset_after_backward(dph, rh, r, dr, &mut drg[2 * u..]);
                 backprop(rec_fn, &pg[..2 * u], &ag[..2 * u], &mut dg[..2 * u]);
                 drg[..2 * u].copy_from_slice(&dg[..2 * u]);
                 if !db.is_empty() {
@@ -193,16 +185,63 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
             let hp = h_prev(p, states, b, s, &zeros);
             let rd = p.recurrent_dropout.map(|m| &m[b * u..(b + 1) * u]);
             let (r, d) = (&ag[u..2 * u], &drhp[b * u..(b + 1) * u]);
-            for j in 0..u {
-                let m = rd.map_or(1.0, |m| m[j]);
-                dg[u + j] = d[j] * hp[j] * m;
-                dh[j] += d[j] * r[j] * m;
-            }
+            reset_before_backward(d, hp, r, rd, &mut dg[u..2 * u], dh);
             backprop(rec_fn, &saved.pre[row * gw + u..row * gw + 2 * u], r, &mut dg[u..2 * u]);
             if !db.is_empty() {
                 add_to_bias(&mut db[b * gw..(b + 1) * gw], dg);
             }
         }
         recurrent_backward(p, rt, dpre, gw, 0, 2 * u, s, dh_next, &mut scratch);
+    }
+}
+
+// The per-unit loops of the backward step, as functions of their own: their slice parameters
+// are known not to alias, so LLVM vectorises them (inline, with the step's many slices in one
+// body, it left them scalar).
+
+/// Through `h = z * h_prev + (1 - z) * hh`: `dz`, `dhh` (into `dph`), and `dh *= z` (the part
+/// of the gradient that reaches h_prev directly).
+#[inline(always)]
+fn mix_backward(dh: &mut [f32], hp: &[f32], z: &[f32], hh: &[f32], dz: &mut [f32], dph: &mut [f32]) {
+    let u = dh.len();
+    let (hp, z, hh, dz, dph) = (&hp[..u], &z[..u], &hh[..u], &mut dz[..u], &mut dph[..u]);
+    for j in 0..u {
+        dz[j] = dh[j] * (hp[j] - hh[j]);
+        dph[j] = dh[j] * (1.0 - z[j]);
+        dh[j] *= z[j];
+    }
+}
+
+/// reset_after, through `r * rh`: the reset gate's gradient and the recurrent candidate term's.
+#[inline(always)]
+fn reset_after_backward(dph: &[f32], rh: &[f32], r: &[f32], dr: &mut [f32], drh: &mut [f32]) {
+    let u = dph.len();
+    let (rh, r, dr, drh) = (&rh[..u], &r[..u], &mut dr[..u], &mut drh[..u]);
+    for j in 0..u {
+        dr[j] = dph[j] * rh[j];
+        drh[j] = dph[j] * r[j];
+    }
+}
+
+/// Reset before, through `r * h_prev` (times the recurrent dropout mask `rd`): `d` is that
+/// product's gradient.
+#[inline(always)]
+fn reset_before_backward(d: &[f32], hp: &[f32], r: &[f32], rd: Option<&[f32]>, dr: &mut [f32], dh: &mut [f32]) {
+    let u = d.len();
+    let (hp, r, dr, dh) = (&hp[..u], &r[..u], &mut dr[..u], &mut dh[..u]);
+    match rd {
+        None => {
+            for j in 0..u {
+                dr[j] = d[j] * hp[j];
+                dh[j] += d[j] * r[j];
+            }
+        }
+        Some(m) => {
+            let m = &m[..u];
+            for j in 0..u {
+                dr[j] = d[j] * hp[j] * m[j];
+                dh[j] += d[j] * r[j] * m[j];
+            }
+        }
     }
 }
