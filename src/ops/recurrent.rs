@@ -4,7 +4,7 @@
 //! slice the outputs and final states they return out of it, so one graph node covers the loop.
 
 use super::record;
-use crate::cpu::recurrent::{self, Cell, Problem};
+use crate::cpu::recurrent::{self, Cell, Problem, StateGrad};
 use crate::error::{Error, Result};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
@@ -75,8 +75,10 @@ fn reverse_time(v: &[f32], batch: usize, steps: usize, width: usize) -> Vec<f32>
 }
 
 /// Run `cell` over `inputs.x` (B, T, F); `go_backwards` reads the sequence from its end. `op`
-/// names the layer in errors.
-pub fn recurrent(op: &str, cell: Cell, inputs: RecurrentInputs<'_>, go_backwards: bool) -> Result<Tensor> {
+/// names the layer in errors. Returns the state sequence (B, T, W), or with `last_only` the
+/// last step's states (B, W): a layer that returns only its final output then needs no
+/// (B, T, W) gradient buffer, mostly zeros, in its backward pass.
+pub fn recurrent(op: &str, cell: Cell, inputs: RecurrentInputs<'_>, go_backwards: bool, last_only: bool) -> Result<Tensor> {
     let RecurrentInputs { x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout } = inputs;
     if x.ndim() != 3 {
         return Err(Error::shape(op, "a 3-D input (batch, timesteps, features)", fmt_shape(x.shape())));
@@ -135,17 +137,32 @@ pub fn recurrent(op: &str, cell: Cell, inputs: RecurrentInputs<'_>, go_backwards
     let need_dx = x.requires_grad();
     let (has_bias, has_h0, has_c0) = (bias.is_some(), h0.is_some(), c0.is_some());
     let shapes: Vec<Vec<usize>> = tensors.iter().map(|t| t.shape().to_vec()).collect();
-    let out_shape = [batch, steps, sw];
     let op_name: &'static str = match cell {
         Cell::Simple { .. } => "simple_rnn",
         Cell::Lstm { .. } => "lstm",
         Cell::Gru { .. } => "gru",
     };
-    Ok(record(op_name, states, &out_shape, &tensors, move |out| {
+    // With `last_only` the op's output is the last step; the whole sequence stays here for the
+    // backward pass.
+    let (values, out_shape, sequence) = if last_only {
+        let last: Vec<f32> = states.chunks(steps * sw).flat_map(|sample| sample[(steps - 1) * sw..].iter().copied()).collect();
+        (last, vec![batch, sw], Some(states))
+    } else {
+        (states, vec![batch, steps, sw], None)
+    };
+    Ok(record(op_name, values, &out_shape, &tensors, move |out| {
         let saved = saved.expect("kept when a node is recorded");
         move |g: &Tensor| {
-            let (states, dstates) = (out.cpu_values(), g.cpu_values());
-            let grads = recurrent::backward(&owned.problem(&xv), &saved, states.as_slice(), dstates.as_slice(), need_dx);
+            let gv = g.cpu_values();
+            let out_values;
+            let (states, dstates) = match &sequence {
+                Some(all) => (all.as_slice(), StateGrad::Last(gv.as_slice())),
+                None => {
+                    out_values = out.cpu_values();
+                    (out_values.as_slice(), StateGrad::Sequence(gv.as_slice()))
+                }
+            };
+            let grads = recurrent::backward(&owned.problem(&xv), &saved, states, dstates, need_dx);
             let dx = match grads.dx {
                 Some(dx) if go_backwards => Some(reverse_time(&dx, batch, steps, features)),
                 other => other,

@@ -54,6 +54,11 @@ CASES = {
                                                  dict(initial_state=True)),
     "gru_reset_before_mask": (L.GRU, dict(units=3, reset_after=False, return_sequences=True, return_state=True), dict(mask=MASK)),
     "batch_one_one_step": (L.LSTM, dict(units=2, return_sequences=True, return_state=True), dict(shape=(1, 1, 2))),
+    # Final output and states only: the op returns the last step, its gradient reaches the
+    # kernel at the last step only.
+    "lstm_last_mask_initial_state": (L.LSTM, dict(units=3, return_state=True), dict(mask=MASK, initial_state=True)),
+    "gru_last_mask_zero_output": (L.GRU, dict(units=3, zero_output_for_mask=True, return_state=True), dict(mask=MASK)),
+    "simple_rnn_last_mask_backwards": (L.SimpleRNN, dict(units=3, go_backwards=True), dict(mask=MASK_INNER)),
 }
 
 

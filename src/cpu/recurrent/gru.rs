@@ -4,7 +4,7 @@
 //! reset before: `hh = act(x W_h + b_h + (r * h_prev) U_h)`, a second GEMM per step after r.
 //! One batch slice, on the calling thread (`mod.rs` runs the slices in parallel).
 
-use super::{active, activate, add_to_bias, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
+use super::{active, activate, add_to_bias, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart, StateGrad};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm_into_serial, MatRef};
 
@@ -126,7 +126,7 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, rec_fn: Activation, r
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], dstates: &[f32], rt: &[f32], act_fn: Activation, rec_fn: Activation, reset_after: bool, g: GradBuffers<'_>) {
+pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], dstates: StateGrad<'_>, rt: &[f32], act_fn: Activation, rec_fn: Activation, reset_after: bool, g: GradBuffers<'_>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
     let gw = 3 * u;
     // reset_after: `drec` holds the recurrent side's gate gradients [dz, dr, d(h_prev U_h + b_rh)].
@@ -139,7 +139,9 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
             let row = b * t + s;
             let dg = &mut dpre[row * gw..(row + 1) * gw];
             let dh = &mut dh_next[b * u..(b + 1) * u];
-            dh.iter_mut().zip(&dstates[row * u..(row + 1) * u]).for_each(|(d, g)| *d += g);
+            if let Some(ds) = dstates.at(t, u, b, s) {
+                dh.iter_mut().zip(ds).for_each(|(d, g)| *d += g);
+            }
             if !active(p, b, s) {
                 dg.fill(0.0);
                 if reset_after {

@@ -2,7 +2,7 @@
 //! `c = f * c_prev + i * act(g)`, `h = o * act(c)`, gates `rec_act(x W + h_prev U + b)`.
 //! One batch slice, on the calling thread (`mod.rs` runs the slices in parallel).
 
-use super::{active, activate, activate_in_place, add_to_bias, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
+use super::{active, activate, activate_in_place, add_to_bias, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart, StateGrad};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm_into_serial, MatRef};
 
@@ -66,7 +66,7 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, rec_fn: Activation, o
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], dstates: &[f32], rt: &[f32], act_fn: Activation, rec_fn: Activation, g: GradBuffers<'_>) {
+pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], dstates: StateGrad<'_>, rt: &[f32], act_fn: Activation, rec_fn: Activation, g: GradBuffers<'_>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
     let (gw, sw) = (4 * u, 2 * u);
     // dh / dc hold the gradient reaching each sample's previous state; after step 0, the
@@ -80,9 +80,10 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
             let dg = &mut dpre[row * gw..(row + 1) * gw];
             let dh = &mut dh_next[b * u..(b + 1) * u];
             let dc = &mut dc_next[b * u..(b + 1) * u];
-            let ds = &dstates[row * sw..(row + 1) * sw];
-            dh.iter_mut().zip(&ds[..u]).for_each(|(d, g)| *d += g);
-            dc.iter_mut().zip(&ds[u..]).for_each(|(d, g)| *d += g);
+            if let Some(ds) = dstates.at(t, sw, b, s) {
+                dh.iter_mut().zip(&ds[..u]).for_each(|(d, g)| *d += g);
+                dc.iter_mut().zip(&ds[u..]).for_each(|(d, g)| *d += g);
+            }
             if !active(p, b, s) {
                 // The state passed through: its gradient goes on to the previous step.
                 dg.fill(0.0);

@@ -198,8 +198,36 @@ pub fn forward(p: &Problem<'_>, keep: bool) -> (Vec<f32>, Option<Saved>) {
     (states, keep.then_some(Saved { pre, act, extra }))
 }
 
+/// The gradient reaching the state sequence: at every step, or (a layer that returns only its
+/// final output and states) at the last step only, (B, W), so no (B, T, W) buffer of zeros.
+#[derive(Clone, Copy)]
+pub enum StateGrad<'a> {
+    Sequence(&'a [f32]),
+    Last(&'a [f32]),
+}
+
+impl<'a> StateGrad<'a> {
+    /// Sample `b`'s gradient at step `s` of a sequence of `steps` steps `width` wide, if any.
+    #[inline(always)]
+    fn at(&self, steps: usize, width: usize, b: usize, s: usize) -> Option<&'a [f32]> {
+        match *self {
+            StateGrad::Sequence(g) => Some(&g[(b * steps + s) * width..(b * steps + s + 1) * width]),
+            StateGrad::Last(g) if s + 1 == steps => Some(&g[b * width..(b + 1) * width]),
+            StateGrad::Last(_) => None,
+        }
+    }
+
+    /// Samples `b0..b1`.
+    fn samples(&self, steps: usize, width: usize, b0: usize, b1: usize) -> StateGrad<'a> {
+        match *self {
+            StateGrad::Sequence(g) => StateGrad::Sequence(&g[b0 * steps * width..b1 * steps * width]),
+            StateGrad::Last(g) => StateGrad::Last(&g[b0 * width..b1 * width]),
+        }
+    }
+}
+
 /// Backpropagation through time: `dstates` is the gradient of the forward's state sequence.
-pub fn backward<'p>(p: &Problem<'_>, saved: &'p Saved, states: &'p [f32], dstates: &'p [f32], need_dx: bool) -> Grads {
+pub fn backward<'p>(p: &Problem<'_>, saved: &'p Saved, states: &'p [f32], dstates: StateGrad<'p>, need_dx: bool) -> Grads {
     let (n, t, u, f) = (p.batch, p.steps, p.units, p.features);
     let (gw, sw) = (p.cell.gates() * u, p.cell.state_width(u));
     let reset_after = matches!(p.cell, Cell::Gru { reset_after: true, .. });
@@ -234,7 +262,7 @@ pub fn backward<'p>(p: &Problem<'_>, saved: &'p Saved, states: &'p [f32], dstate
                 db: if lens.4 > 0 { part_of(&db_r, lens.4, db_width, b0, b1) } else { &mut [] },
             }
         };
-        let (st, ds) = (part(states, t * sw), part(dstates, t * sw));
+        let (st, ds) = (part(states, t * sw), dstates.samples(t, sw, b0, b1));
         match p.cell {
             Cell::Simple { activation } => simple::backward(&sub, &saved_part, st, ds, &rt, activation, grads),
             Cell::Lstm { activation, recurrent_activation } => lstm::backward(&sub, &saved_part, st, ds, &rt, activation, recurrent_activation, grads),

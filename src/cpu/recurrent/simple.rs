@@ -1,6 +1,6 @@
 //! SimpleRNN: `h = act(x W + h_prev U + b)`. One batch slice, on the calling thread.
 
-use super::{active, activate, add_to_bias, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart};
+use super::{active, activate, add_to_bias, backprop, input_projection, recurrent_backward, recurrent_input, Buffers, GradBuffers, Problem, SavedPart, StateGrad};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm_into_serial, MatRef};
 
@@ -31,7 +31,7 @@ pub(super) fn forward(p: &Problem<'_>, act_fn: Activation, out: Buffers<'_>) {
 }
 
 #[inline(always)]
-pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], dstates: &[f32], rt: &[f32], act_fn: Activation, g: GradBuffers<'_>) {
+pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], dstates: StateGrad<'_>, rt: &[f32], act_fn: Activation, g: GradBuffers<'_>) {
     let (n, t, u) = (p.batch, p.steps, p.units);
     let GradBuffers { dpre, dh: dh_next, db, .. } = g;
     let mut scratch = vec![0.0f32; n * u];
@@ -40,7 +40,9 @@ pub(super) fn backward(p: &Problem<'_>, saved: &SavedPart<'_>, states: &[f32], d
             let row = b * t + s;
             let dg = &mut dpre[row * u..(row + 1) * u];
             let dh = &mut dh_next[b * u..(b + 1) * u];
-            dh.iter_mut().zip(&dstates[row * u..(row + 1) * u]).for_each(|(d, g)| *d += g);
+            if let Some(ds) = dstates.at(t, u, b, s) {
+                dh.iter_mut().zip(ds).for_each(|(d, g)| *d += g);
+            }
             if !active(p, b, s) {
                 dg.fill(0.0);
                 continue;

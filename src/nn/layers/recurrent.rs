@@ -144,8 +144,9 @@ impl Recurrent {
                 recurrent_dropout: rd.as_ref(),
             },
             o.go_backwards,
+            !o.return_sequences,
         )?;
-        let last = ops::slice(&seq, &[all(batch), SliceSpec::Index(steps - 1)])?;
+        let last = if o.return_sequences { ops::slice(&seq, &[all(batch), SliceSpec::Index(steps - 1)])? } else { seq.clone() };
         let states = if self.state_count() == 2 {
             vec![ops::slice(&last, &[all(batch), cols(0, units)])?, ops::slice(&last, &[all(batch), cols(units, units)])?]
         } else {
