@@ -43,7 +43,7 @@ fn padding_from(name: &str, cfg: &Bound<'_, PyDict>) -> PyResult<Padding> {
 }
 
 /// `{"l1": .., "l2": ..}` under `key` in `cfg`, or None.
-fn regularizer(cfg: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Regularizer>> {
+pub(crate) fn regularizer(cfg: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Regularizer>> {
     match cfg.get_item(key)? {
         Some(v) if !v.is_none() => {
             let d = v.cast::<PyDict>()?;

@@ -3,13 +3,12 @@
 //! carried states of a stateful layer. `.layer()` is the same layer for a model's layer list.
 
 use super::convert::to_tensor;
-use super::layer::{activation_from, get, PyLayer};
+use super::layer::{activation_from, get, regularizer, PyLayer};
 use super::tensor::{detached, PyTensor};
 use crate::cpu::activation::Activation;
 use crate::cpu::recurrent::Cell;
 use crate::error::Error;
 use crate::nn::layers::{Bidirectional, ForwardContext, Merge, Recurrent, RecurrentOptions, Weights};
-use crate::nn::regularizer::Regularizer;
 use crate::nn::rng::Rng;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -23,16 +22,6 @@ enum Kind {
 #[pyclass(name = "RecurrentLayer", module = "ferronet._core", frozen)]
 pub struct PyRecurrent {
     kind: Kind,
-}
-
-fn regularizer(cfg: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Regularizer>> {
-    match cfg.get_item(key)? {
-        Some(v) if !v.is_none() => {
-            let d = v.cast::<PyDict>()?;
-            Ok(Some(Regularizer { l1: get(d, "l1", 0.0)?, l2: get(d, "l2", 0.0)? }))
-        }
-        _ => Ok(None),
-    }
 }
 
 /// An elementwise activation for a cell (softmax has no place in a gate).

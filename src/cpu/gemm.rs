@@ -59,18 +59,7 @@ pub fn gemm(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut 
 /// skinny shapes of training (m = 128 rows, n = 256..512) on one core.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_into(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], offset: usize, row_stride: usize, accumulate: bool) {
-    assert!(row_stride >= n, "gemm: row stride below the row length");
-    assert!(m == 0 || n == 0 || c.len() >= offset + (m - 1) * row_stride + n, "gemm: output buffer too small");
-    assert!(a.in_bounds(m, k) && b.in_bounds(k, n), "gemm: operand out of bounds");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            for r in 0..m {
-                c[offset + r * row_stride..offset + r * row_stride + n].fill(0.0);
-            }
-        }
+    if trivial(m, n, k, a, b, c, offset, row_stride, accumulate) {
         return;
     }
     if m == 1 && b.col_stride == 1 && m * n * k < PARALLEL_MIN_FMAS {
@@ -115,15 +104,16 @@ pub fn gemm_into(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: 
     }
 }
 
-/// `gemm_into` on the calling thread only, for callers that already split their work across
-/// the workers (a recurrent layer runs each batch slice's whole time loop on one thread).
+/// Check a GEMM's operands against the output block (a violation is a bug in the caller:
+/// panics), and do the empty cases: nothing for an empty output, zeros (or nothing when
+/// accumulating) for k = 0. Returns whether that finished the product.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_into_serial(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], offset: usize, row_stride: usize, accumulate: bool) {
+fn trivial(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], offset: usize, row_stride: usize, accumulate: bool) -> bool {
     assert!(row_stride >= n, "gemm: row stride below the row length");
     assert!(m == 0 || n == 0 || c.len() >= offset + (m - 1) * row_stride + n, "gemm: output buffer too small");
     assert!(a.in_bounds(m, k) && b.in_bounds(k, n), "gemm: operand out of bounds");
     if m == 0 || n == 0 {
-        return;
+        return true;
     }
     if k == 0 {
         if !accumulate {
@@ -131,6 +121,16 @@ pub fn gemm_into_serial(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'
                 c[offset + r * row_stride..offset + r * row_stride + n].fill(0.0);
             }
         }
+        return true;
+    }
+    false
+}
+
+/// `gemm_into` on the calling thread only, for callers that already split their work across
+/// the workers (a recurrent layer runs each batch slice's whole time loop on one thread).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_into_serial(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], offset: usize, row_stride: usize, accumulate: bool) {
+    if trivial(m, n, k, a, b, c, offset, row_stride, accumulate) {
         return;
     }
     // SAFETY: the block is inside `c` (checked above), which is exclusively borrowed.

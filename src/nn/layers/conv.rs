@@ -138,15 +138,5 @@ impl Layer for Conv {
         Ok(y)
     }
 
-    fn trainable_weights(&self) -> Vec<Tensor> {
-        self.weights.tensors()
-    }
-
-    fn penalty(&self) -> Result<Option<Tensor>> {
-        self.weights.penalty()
-    }
-
-    fn set_trainable(&self, trainable: bool) {
-        self.weights.set_trainable(trainable)
-    }
+    crate::weights_in_field!();
 }

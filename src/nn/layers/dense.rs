@@ -37,15 +37,5 @@ impl Layer for Dense {
         Ok(y)
     }
 
-    fn penalty(&self) -> Result<Option<Tensor>> {
-        self.weights.penalty()
-    }
-
-    fn set_trainable(&self, trainable: bool) {
-        self.weights.set_trainable(trainable)
-    }
-
-    fn trainable_weights(&self) -> Vec<Tensor> {
-        self.weights.tensors()
-    }
+    crate::weights_in_field!();
 }

@@ -39,17 +39,7 @@ impl Layer for Embedding {
         Ok(Some(Tensor::from_vec(values, x.shape())?))
     }
 
-    fn trainable_weights(&self) -> Vec<Tensor> {
-        self.weights.tensors()
-    }
-
-    fn penalty(&self) -> Result<Option<Tensor>> {
-        self.weights.penalty()
-    }
-
-    fn set_trainable(&self, trainable: bool) {
-        self.weights.set_trainable(trainable)
-    }
+    crate::weights_in_field!();
 }
 
 pub struct Masking {

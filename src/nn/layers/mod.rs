@@ -123,6 +123,25 @@ pub fn run_chain(layers: &[std::sync::Arc<dyn Layer>], x: &Tensor, ctx: &mut For
     Ok((h, mask))
 }
 
+/// `trainable_weights`, `penalty` and `set_trainable` for a layer whose weights live in a
+/// `weights: Weights` field.
+#[macro_export]
+macro_rules! weights_in_field {
+    () => {
+        fn trainable_weights(&self) -> Vec<$crate::tensor::Tensor> {
+            self.weights.tensors()
+        }
+
+        fn penalty(&self) -> $crate::error::Result<Option<$crate::tensor::Tensor>> {
+            self.weights.penalty()
+        }
+
+        fn set_trainable(&self, trainable: bool) {
+            self.weights.set_trainable(trainable)
+        }
+    };
+}
+
 /// `compute_mask` for layers that keep the timestep structure (Dense, activations, dropout,
 /// normalization): the input's mask, unchanged.
 #[macro_export]

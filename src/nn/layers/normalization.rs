@@ -41,17 +41,7 @@ impl Layer for BatchNormalization {
         Ok(y)
     }
 
-    fn trainable_weights(&self) -> Vec<Tensor> {
-        self.weights.tensors()
-    }
-
-    fn penalty(&self) -> Result<Option<Tensor>> {
-        self.weights.penalty()
-    }
-
-    fn set_trainable(&self, trainable: bool) {
-        self.weights.set_trainable(trainable)
-    }
+    crate::weights_in_field!();
 }
 
 /// Keras LayerNormalization over the last axis.
@@ -75,15 +65,5 @@ impl Layer for LayerNormalization {
         norm::layer_norm(x, self.gamma.as_ref(), self.beta.as_ref(), self.epsilon).map_err(|e| crate::nn::layers::rename(e, &self.name))
     }
 
-    fn trainable_weights(&self) -> Vec<Tensor> {
-        self.weights.tensors()
-    }
-
-    fn penalty(&self) -> Result<Option<Tensor>> {
-        self.weights.penalty()
-    }
-
-    fn set_trainable(&self, trainable: bool) {
-        self.weights.set_trainable(trainable)
-    }
+    crate::weights_in_field!();
 }

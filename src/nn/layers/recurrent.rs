@@ -216,15 +216,5 @@ impl Layer for Recurrent {
         self.seeded.iter().collect()
     }
 
-    fn trainable_weights(&self) -> Vec<Tensor> {
-        self.weights.tensors()
-    }
-
-    fn penalty(&self) -> Result<Option<Tensor>> {
-        self.weights.penalty()
-    }
-
-    fn set_trainable(&self, trainable: bool) {
-        self.weights.set_trainable(trainable)
-    }
+    crate::weights_in_field!();
 }
