@@ -179,22 +179,23 @@ pub fn forward(p: &Problem<'_>, keep: bool) -> (Vec<f32>, Option<Saved>) {
         &parts,
         #[inline(always)]
         |b0, b1| {
-        let sub = p.samples(b0, b1);
-        // SAFETY: each part takes its own batch range of every buffer.
-        let bufs = unsafe {
-            Buffers {
-                pre: part_of(&pre_r, lens.0, t * gw, b0, b1),
-                act: if has_act { part_of(&act_r, lens.0, t * gw, b0, b1) } else { &mut [] },
-                states: part_of(&st_r, lens.1, t * sw, b0, b1),
-                extra: if lens.2 > 0 { part_of(&ex_r, lens.2, t * u, b0, b1) } else { &mut [] },
+            let sub = p.samples(b0, b1);
+            // SAFETY: each part takes its own batch range of every buffer.
+            let bufs = unsafe {
+                Buffers {
+                    pre: part_of(&pre_r, lens.0, t * gw, b0, b1),
+                    act: if has_act { part_of(&act_r, lens.0, t * gw, b0, b1) } else { &mut [] },
+                    states: part_of(&st_r, lens.1, t * sw, b0, b1),
+                    extra: if lens.2 > 0 { part_of(&ex_r, lens.2, t * u, b0, b1) } else { &mut [] },
+                }
+            };
+            match p.cell {
+                Cell::Simple { activation } => simple::forward(&sub, activation, bufs),
+                Cell::Lstm { activation, recurrent_activation } => lstm::forward(&sub, activation, recurrent_activation, bufs),
+                Cell::Gru { activation, recurrent_activation, reset_after } => gru::forward(&sub, activation, recurrent_activation, reset_after, bufs),
             }
-        };
-        match p.cell {
-            Cell::Simple { activation } => simple::forward(&sub, activation, bufs),
-            Cell::Lstm { activation, recurrent_activation } => lstm::forward(&sub, activation, recurrent_activation, bufs),
-            Cell::Gru { activation, recurrent_activation, reset_after } => gru::forward(&sub, activation, recurrent_activation, reset_after, bufs),
-        }
-    });
+        },
+    );
     (states, keep.then_some(Saved { pre, act, extra }))
 }
 
@@ -249,26 +250,27 @@ pub fn backward<'p>(p: &Problem<'_>, saved: &'p Saved, states: &'p [f32], dstate
         &parts,
         #[inline(always)]
         |b0, b1| {
-        let sub = p.samples(b0, b1);
-        let part = |v: &'p [f32], per: usize| -> &'p [f32] { slice_of(v, per, b0, b1) };
-        let saved_part = SavedPart { pre: part(&saved.pre, t * gw), act: part(&saved.act, t * gw), extra: part(&saved.extra, t * u) };
-        // SAFETY: each part takes its own batch range of every buffer.
-        let grads = unsafe {
-            GradBuffers {
-                dpre: part_of(&dp_r, lens.0, t * gw, b0, b1),
-                drec: if lens.1 > 0 { part_of(&dr_r, lens.1, t * gw, b0, b1) } else { &mut [] },
-                dh: part_of(&dh_r, lens.2, u, b0, b1),
-                dc: if lens.3 > 0 { part_of(&dc_r, lens.3, u, b0, b1) } else { &mut [] },
-                db: if lens.4 > 0 { part_of(&db_r, lens.4, db_width, b0, b1) } else { &mut [] },
+            let sub = p.samples(b0, b1);
+            let part = |v: &'p [f32], per: usize| -> &'p [f32] { slice_of(v, per, b0, b1) };
+            let saved_part = SavedPart { pre: part(&saved.pre, t * gw), act: part(&saved.act, t * gw), extra: part(&saved.extra, t * u) };
+            // SAFETY: each part takes its own batch range of every buffer.
+            let grads = unsafe {
+                GradBuffers {
+                    dpre: part_of(&dp_r, lens.0, t * gw, b0, b1),
+                    drec: if lens.1 > 0 { part_of(&dr_r, lens.1, t * gw, b0, b1) } else { &mut [] },
+                    dh: part_of(&dh_r, lens.2, u, b0, b1),
+                    dc: if lens.3 > 0 { part_of(&dc_r, lens.3, u, b0, b1) } else { &mut [] },
+                    db: if lens.4 > 0 { part_of(&db_r, lens.4, db_width, b0, b1) } else { &mut [] },
+                }
+            };
+            let (st, ds) = (part(states, t * sw), dstates.samples(t, sw, b0, b1));
+            match p.cell {
+                Cell::Simple { activation } => simple::backward(&sub, &saved_part, st, ds, &rt, activation, grads),
+                Cell::Lstm { activation, recurrent_activation } => lstm::backward(&sub, &saved_part, st, ds, &rt, activation, recurrent_activation, grads),
+                Cell::Gru { activation, recurrent_activation, reset_after } => gru::backward(&sub, &saved_part, st, ds, &rt, activation, recurrent_activation, reset_after, grads),
             }
-        };
-        let (st, ds) = (part(states, t * sw), dstates.samples(t, sw, b0, b1));
-        match p.cell {
-            Cell::Simple { activation } => simple::backward(&sub, &saved_part, st, ds, &rt, activation, grads),
-            Cell::Lstm { activation, recurrent_activation } => lstm::backward(&sub, &saved_part, st, ds, &rt, activation, recurrent_activation, grads),
-            Cell::Gru { activation, recurrent_activation, reset_after } => gru::backward(&sub, &saved_part, st, ds, &rt, activation, recurrent_activation, reset_after, grads),
-        }
-    });
+        },
+    );
     // The weight gradients of every timestep at once (parallel GEMMs over B*T rows).
     let rows = n * t;
     let hp = previous_h(p, states);
