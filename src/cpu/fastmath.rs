@@ -2,7 +2,10 @@
 //! nonlinearities are as much work as the recurrent GEMM: libm's scalar `tanhf`/`expf` cost
 //! 5-20 ns each and do not vectorise. These are Cephes's single-precision polynomials (about
 //! 2 ulp), written without branches so LLVM vectorises them, and compiled a second time with
-//! AVX2 + FMA, picked at run time: the crate itself targets baseline x86-64.
+//! AVX2 + FMA intrinsics, picked at run time: the crate itself targets baseline x86-64.
+
+// Cephes's constants as published (they round to the same f32s as shorter literals).
+#![allow(clippy::excessive_precision)]
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;

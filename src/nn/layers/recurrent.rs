@@ -154,10 +154,7 @@ impl Recurrent {
         };
         // Keras's outputs at masked steps: zeros with `zero_output_for_mask`, else the previous
         // output, which is zeros until the first real step (the initial state is not an output).
-        let output_mask = match &mask {
-            Some(m) => Some(output_mask(m.cpu_values().as_slice(), batch, steps, o.go_backwards, o.zero_output_for_mask)),
-            None => None,
-        };
+        let output_mask = mask.as_ref().map(|m| output_mask(m.cpu_values().as_slice(), batch, steps, o.go_backwards, o.zero_output_for_mask));
         let output = if o.return_sequences {
             let h = if self.state_count() == 2 { ops::slice(&seq, &[all(batch), all(steps), cols(0, units)])? } else { seq };
             match output_mask {
