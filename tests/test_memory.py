@@ -67,3 +67,23 @@ def test_forward_only_under_no_grad_keeps_memory_flat():
         step()
     after = rss()
     assert (after - before) / before <= MAX_GROWTH
+
+
+def test_recurrent_training_keeps_memory_flat():
+    """Sequence models (masks, Bidirectional, stateful carry, dropout masks) free each step's
+    saved activations."""
+    fn.utils.set_random_seed(0)
+    L = fn.layers
+    model = fn.Sequential([fn.Input((12,)), L.Embedding(30, 8, mask_zero=True), L.Bidirectional(L.LSTM(8, return_sequences=True)),
+                           L.GRU(8, dropout=0.1, recurrent_dropout=0.1), L.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 30, (16, 12)), rng.integers(0, 2, 16)
+    for _ in range(300):
+        model.train_on_batch(x, y)
+    before = rss()
+    for _ in range(1500):
+        model.train_on_batch(x, y)
+    after = rss()
+    growth = (after - before) / before
+    assert growth <= MAX_GROWTH, f"RSS grew {growth:.1%}: {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB"
