@@ -1,5 +1,7 @@
 """Embedding: integer indices to dense vectors, optionally marking index 0 as padding."""
 
+import numpy as np
+
 from ferronet import _core, initializers, regularizers
 from ferronet.layers.layer import Layer
 from ferronet.layers.rnn import warn_deprecated
@@ -59,8 +61,6 @@ class Embedding(Layer):
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
             return None
-        import numpy as np
-
         return np.asarray(inputs) != 0
 
     def _make_engine_layer(self):
