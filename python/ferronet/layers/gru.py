@@ -1,6 +1,5 @@
 """GRU (Cho et al. 2014), Keras's gate order z, r, h and both reset placements."""
 
-from ferronet import activations
 from ferronet.layers.rnn import RecurrentBase, pop_ignored
 
 
@@ -31,10 +30,7 @@ class GRU(RecurrentBase):
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", reset_after=True, **kwargs):
         pop_ignored("GRU", kwargs, ("use_cudnn", "implementation"))
         super().__init__(units, activation=activation, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self._recurrent_activation_name = activations.serialize(self.recurrent_activation)
-        if self._recurrent_activation_name == "softmax":  # as activation: rejected here, not at the first call
-            raise ValueError("GRU: expected an elementwise recurrent_activation, got recurrent_activation='softmax'")
+        self._set_recurrent_activation(recurrent_activation)
         self.reset_after = bool(reset_after)
 
     def _bias_shape(self):

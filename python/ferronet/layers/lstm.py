@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from ferronet import activations
 from ferronet.layers.rnn import RecurrentBase, pop_ignored
 
 
@@ -41,10 +40,7 @@ class LSTM(RecurrentBase):
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs):
         pop_ignored("LSTM", kwargs, ("use_cudnn", "implementation"))
         super().__init__(units, activation=activation, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self._recurrent_activation_name = activations.serialize(self.recurrent_activation)
-        if self._recurrent_activation_name == "softmax":  # as activation: rejected here, not at the first call
-            raise ValueError("LSTM: expected an elementwise recurrent_activation, got recurrent_activation='softmax'")
+        self._set_recurrent_activation(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _bias_values(self, shape):

@@ -62,6 +62,14 @@ class RecurrentBase(Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self._rnn = None
 
+    def _set_recurrent_activation(self, recurrent_activation):
+        """The gates' activation (LSTM, GRU); softmax is refused here, not at the first call."""
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self._recurrent_activation_name = activations.serialize(self.recurrent_activation)
+        if self._recurrent_activation_name == "softmax":
+            raise ValueError(f"{type(self).__name__}: expected an elementwise recurrent_activation, "
+                             f"got recurrent_activation='softmax'")
+
     # ---- weights -------------------------------------------------------------------------------
     def build(self, input_shape):
         input_shape = tuple(input_shape)
