@@ -68,8 +68,9 @@ impl Metric {
         self.count = count;
     }
 
-    /// Add a batch: `y_true` and `y_pred` row-major, `width` = last axis of `y_pred`.
-    pub fn update(&mut self, y_true: &[f32], y_pred: &[f32], width: usize) -> Result<()> {
+    /// Add a batch: `y_true` and `y_pred` row-major, `width` = last axis of `y_pred`;
+    /// `row_mask` (one value per row, as a sequence output's timestep mask) skips rows at 0.
+    pub fn update(&mut self, y_true: &[f32], y_pred: &[f32], width: usize, row_mask: Option<&[f32]>) -> Result<()> {
         let rows = if width == 0 { 0 } else { y_pred.len() / width };
         let sparse = matches!(self.kind, MetricKind::SparseCategoricalAccuracy | MetricKind::SparseTopKCategoricalAccuracy { .. });
         let expected = if sparse { rows } else { y_pred.len() };
@@ -77,6 +78,9 @@ impl Metric {
             return Err(Error::shape(&self.name, format!("{expected} target values"), format!("{}", y_true.len())));
         }
         for r in 0..rows {
+            if row_mask.is_some_and(|m| m[r] <= 0.5) {
+                continue;
+            }
             let p = &y_pred[r * width..(r + 1) * width];
             let value = match self.kind {
                 MetricKind::BinaryAccuracy { threshold } => {

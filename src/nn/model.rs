@@ -53,7 +53,9 @@ impl Sequential {
     }
 
     /// Forward pass plus the loss Keras reports: data loss + regularization losses.
-    fn loss(&self, loss: &LossKind, x: &Tensor, y: &Tensor, w: Option<&Tensor>, ctx: &mut ForwardContext<'_>) -> Result<(Tensor, Tensor)> {
+    /// Returns the predictions, their timestep mask (a sequence output over padded inputs) and
+    /// the loss.
+    fn loss(&self, loss: &LossKind, x: &Tensor, y: &Tensor, w: Option<&Tensor>, ctx: &mut ForwardContext<'_>) -> Result<(Tensor, Option<Tensor>, Tensor)> {
         // The output's timestep mask (a sequence model over padded inputs) masks the loss.
         let (y_pred, mask) = super::layers::run_chain(&self.layers, x, ctx)?;
         let data_loss = loss.reduce(y, &y_pred, w, mask.as_ref())?;
@@ -61,7 +63,7 @@ impl Sequential {
             Some(extra) => ops::add(&data_loss, &extra)?,
             None => data_loss,
         };
-        Ok((y_pred, total))
+        Ok((y_pred, mask, total))
     }
 }
 
@@ -149,14 +151,18 @@ impl Compiled {
         self.metrics.iter_mut().for_each(|m| m.reset());
     }
 
-    fn update_metrics(&mut self, y: &Tensor, y_pred: &Tensor) -> Result<()> {
+    /// Add a batch to the metrics; `mask` (the predictions' timestep mask) leaves padded steps
+    /// out, as Keras does.
+    fn update_metrics(&mut self, y: &Tensor, y_pred: &Tensor, mask: Option<&Tensor>) -> Result<()> {
         if self.metrics.is_empty() {
             return Ok(());
         }
         let width = *y_pred.shape().last().unwrap_or(&1);
         let (yv, pv) = (y.cpu_values(), y_pred.cpu_values());
+        // One mask value per row of predictions, or none.
+        let rows = mask.filter(|m| m.numel() * width == y_pred.numel()).map(|m| m.to_vec());
         for m in &mut self.metrics {
-            m.update(yv.as_slice(), pv.as_slice(), width)?;
+            m.update(yv.as_slice(), pv.as_slice(), width, rows.as_deref())?;
         }
         Ok(())
     }
@@ -167,11 +173,11 @@ impl Compiled {
         if self.data_parallel.is_some() && x.shape().first() == Some(&0) {
             // A global batch smaller than the ranks leaves this shard empty: no forward pass (a
             // reshape of zero samples is ambiguous), but the rank still takes part in the sum.
-            return self.apply_across_ranks(&weights, 0, 0.0, y, y);
+            return self.apply_across_ranks(&weights, 0, 0.0, y, y, None);
         }
         let previous = autograd::set_grad_enabled(true);
         let result = (|| {
-            let (y_pred, loss) = model.loss(&self.loss, x, y, w, &mut ForwardContext::new(true, rng))?;
+            let (y_pred, mask, loss) = model.loss(&self.loss, x, y, w, &mut ForwardContext::new(true, rng))?;
             let value = loss.item()?;
             // Gradients left on the weights by an earlier manual backward() must not be added in.
             weights.iter().for_each(|w| drop(w.take_grad()));
@@ -179,7 +185,7 @@ impl Compiled {
                 autograd::backward(&loss, None, false)?;
             }
             if self.data_parallel.is_some() {
-                return self.apply_across_ranks(&weights, x.shape().first().copied().unwrap_or(0), value, y, &y_pred.detach());
+                return self.apply_across_ranks(&weights, x.shape().first().copied().unwrap_or(0), value, y, &y_pred.detach(), mask.as_ref());
             }
             let pairs: Vec<(Tensor, Tensor)> = weights.iter().filter_map(|w| w.take_grad().map(|g| (w.clone(), g))).collect();
             if let Some(norms) = &self.grad_norms {
@@ -187,7 +193,7 @@ impl Compiled {
             }
             self.optimizer.lock().apply(&pairs)?;
             let _no_grad = NoGradGuard::new();
-            self.update_metrics(y, &y_pred.detach())?;
+            self.update_metrics(y, &y_pred.detach(), mask.as_ref())?;
             Ok(value)
         })();
         autograd::set_grad_enabled(previous);
@@ -197,11 +203,11 @@ impl Compiled {
     /// The data-parallel end of a train step: this rank's gradients, loss and metric updates are
     /// summed across ranks (weighted by `count`, the rank's samples), then the optimizer applies
     /// the global-batch gradient. Returns the global batch loss.
-    fn apply_across_ranks(&mut self, weights: &[Tensor], count: usize, value: f32, y: &Tensor, y_pred: &Tensor) -> Result<f32> {
+    fn apply_across_ranks(&mut self, weights: &[Tensor], count: usize, value: f32, y: &Tensor, y_pred: &Tensor, mask: Option<&Tensor>) -> Result<f32> {
         let before: Vec<(f64, f64)> = self.metrics.iter().map(Metric::state).collect();
         {
             let _no_grad = NoGradGuard::new();
-            self.update_metrics(y, y_pred)?;
+            self.update_metrics(y, y_pred, mask)?;
         }
         let grads: Vec<Option<Tensor>> = weights.iter().map(Tensor::take_grad).collect();
         let Some(dp) = self.data_parallel.as_mut() else { return Err(Error::value("fit", "a data-parallel model", "none")) };
@@ -216,9 +222,9 @@ impl Compiled {
     /// Loss on a batch without updating anything.
     pub fn test_step(&mut self, model: &Sequential, x: &Tensor, y: &Tensor, w: Option<&Tensor>, rng: &mut Rng) -> Result<f32> {
         let _no_grad = NoGradGuard::new();
-        let (y_pred, loss) = model.loss(&self.loss, x, y, w, &mut ForwardContext::new(false, rng))?;
+        let (y_pred, mask, loss) = model.loss(&self.loss, x, y, w, &mut ForwardContext::new(false, rng))?;
         let value = loss.item()?;
-        self.update_metrics(y, &y_pred)?;
+        self.update_metrics(y, &y_pred, mask.as_ref())?;
         Ok(value)
     }
 

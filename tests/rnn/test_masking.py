@@ -192,3 +192,19 @@ def test_loss_of_a_sequence_output_leaves_padded_steps_out():
     y2 = y.copy()
     y2[~mask] = 100.0
     np.testing.assert_allclose(model.evaluate(x, y2, verbose=0), expected, rtol=1e-5)
+
+
+def test_metrics_of_a_sequence_output_leave_padded_steps_out():
+    """As Keras: the output's timestep mask weights the metrics too (accuracy over real steps)."""
+    fn.utils.set_random_seed(0)
+    model = fn.Sequential([fn.Input((6,)), fn.layers.Embedding(9, 4, mask_zero=True), fn.layers.GRU(5, return_sequences=True),
+                           fn.layers.TimeDistributed(fn.layers.Dense(3, activation="softmax"))])
+    model.compile(fn.optimizers.SGD(0.1), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.array([[1, 2, 3, 0, 0, 0], [4, 5, 6, 7, 8, 0], [2, 2, 0, 0, 0, 0]], np.float32)
+    y = np.array([[0, 1, 2, 0, 0, 0], [1, 1, 1, 2, 2, 0], [2, 0, 1, 1, 1, 1]], np.float32)
+    pred = model.predict(x, verbose=0)
+    mask = x != 0
+    hits = pred.argmax(-1) == y
+    _, accuracy = model.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(accuracy, hits[mask].mean(), rtol=1e-6)
+    assert hits[mask].mean() != hits.mean()  # the padded steps would have changed it
