@@ -55,3 +55,33 @@ def test_sliced_batches_match_reference_and_small_batches(cell, g, extra, go_bac
     np.testing.assert_allclose(grads[0], np.concatenate([p[0] for p in parts]), rtol=1e-4, atol=1e-5)
     for k in (1, 2, 3):
         np.testing.assert_allclose(grads[k], np.sum([p[k] for p in parts], axis=0), rtol=1e-3, atol=1e-4)
+
+
+TRAIN_SCRIPT = """
+import sys, numpy as np, ferronet as fn
+L = fn.layers
+fn.utils.set_random_seed(0)
+m = fn.Sequential([fn.Input((16, 8)), L.LSTM(32, return_sequences=True), L.GRU(32), L.Dense(3, activation="softmax")])
+m.compile("adam", "sparse_categorical_crossentropy")
+rng = np.random.default_rng(0)
+x, y = rng.standard_normal((256, 16, 8)).astype(np.float32), rng.integers(0, 3, 256)
+m.fit(x, y, batch_size=128, epochs=2, verbose=0)
+np.save(sys.argv[1], np.concatenate([w.ravel() for w in m.get_weights()]))
+"""
+
+
+def test_training_is_bit_identical_on_one_and_two_threads(tmp_path):
+    """A sample's recurrence runs in one slice whatever the slicing, and the weight gradients sum
+    in a fixed order: the thread count does not change a single bit."""
+    import os
+    import subprocess
+    import sys
+
+    results = []
+    for threads in (1, 2):
+        path = tmp_path / f"w{threads}.npy"
+        env = {**os.environ, "FERRONET_NUM_THREADS": str(threads)}
+        out = subprocess.run([sys.executable, "-c", TRAIN_SCRIPT, str(path)], env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        results.append(np.load(path))
+    np.testing.assert_array_equal(results[0], results[1])
