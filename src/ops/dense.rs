@@ -119,22 +119,28 @@ pub(crate) fn bias_activation(mut z: Vec<f32>, width: usize, bias: Option<&Tenso
         None
     };
     let bias_done = pre.is_some();
-    // One pass over the output: bias (unless done above) and activation together.
-    for_each_row(&mut z, width, |_, row| {
+    // One pass over the output: bias (unless done above) and activation together, the
+    // activation over whole blocks of rows (per row, its dispatch cost more than the work on
+    // narrow outputs: a 32-channel convolution's rows are 32 values).
+    let rows_per_block = (crate::cpu::CHUNK / width.max(1)).max(1);
+    let parallel = z.len() >= crate::cpu::PARALLEL_MIN_ELEMENTS;
+    crate::cpu::parallel::for_each_chunk_mut(&mut z, rows_per_block * width.max(1), parallel, |_, block| {
         if !bias_done {
-            add_bias(row);
+            block.chunks_mut(width.max(1)).for_each(add_bias);
         }
         match activation {
             DenseActivation::Elementwise(Activation::Linear) => {}
-            DenseActivation::Elementwise(a) => a.apply_in_place(row),
+            DenseActivation::Elementwise(a) => a.apply_in_place(block),
             DenseActivation::Softmax => {
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut total = 0.0;
-                row.iter_mut().for_each(|v| {
-                    *v = (*v - max).exp();
-                    total += *v;
-                });
-                row.iter_mut().for_each(|v| *v /= total);
+                for row in block.chunks_mut(width.max(1)) {
+                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let mut total = 0.0;
+                    row.iter_mut().for_each(|v| {
+                        *v = (*v - max).exp();
+                        total += *v;
+                    });
+                    row.iter_mut().for_each(|v| *v /= total);
+                }
             }
         }
     });
