@@ -263,6 +263,24 @@ def run_child(script: str, args: list[str], threads: int, extra_env: dict | None
     return proc.returncode
 
 
+def run_side(script: str, framework: str, threads: int, args: list[str]) -> dict | None:
+    """Run one framework's side of a benchmark in a child (`python script --child threads
+    --framework F args...` on `thread_env(threads)`) and return the dict it printed on its
+    `RESULT {json}` line; None, with the child's error, when it printed none."""
+    import json
+
+    env, _ = thread_env(threads)
+    if framework == "ferronet":
+        env["OPENBLAS_NUM_THREADS"] = "1"  # ferronet does not use NumPy's BLAS; keep its threads from spinning
+    cmd = [sys.executable, script, "--child", str(threads), "--framework", framework, *args]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    print(f"# {framework} on {threads} threads failed: {out.stderr.strip()[-500:]}", flush=True)
+    return None
+
+
 def set_numpy_threads(threads: int):
     """Limit NumPy's BLAS to `threads` (threadpoolctl, if installed; the env var covers the rest).
 

@@ -22,7 +22,6 @@ Each framework and thread count runs in its own subprocess.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -121,18 +120,7 @@ def child(args):
 
 
 def run_side(framework, threads, args):
-    env, _ = harness.thread_env(threads)
-    if framework == "ferronet":
-        env["OPENBLAS_NUM_THREADS"] = "1"  # ferronet does not use NumPy's BLAS; keep its threads from spinning
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", str(threads), "--framework", framework,
-           "--warmup", str(args.warmup), "--repeat", str(args.repeat)]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    for line in out.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    print(f"# {framework} on {threads} threads failed: {out.stderr.strip()[-500:]}", flush=True)
-    return None
-
+    return harness.run_side(os.path.abspath(__file__), framework, threads, ["--warmup", str(args.warmup), "--repeat", str(args.repeat)])
 
 def main(argv=None):
     parser = argparse.ArgumentParser()

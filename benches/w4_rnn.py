@@ -18,7 +18,6 @@ Each framework and thread count runs in its own subprocess.
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -106,18 +105,8 @@ def child(args):
 
 
 def run_side(framework, cell, threads, args):
-    env, _ = harness.thread_env(threads)
-    if framework == "ferronet":
-        env["OPENBLAS_NUM_THREADS"] = "1"
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", str(threads), "--framework", framework, "--cell", cell,
-           "--warmup", str(args.warmup), "--repeat", str(args.repeat)]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    for line in out.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    print(f"# {framework} {cell} on {threads} threads failed: {out.stderr.strip()[-500:]}", flush=True)
-    return None
-
+    return harness.run_side(os.path.abspath(__file__), framework, threads,
+                            ["--cell", cell, "--warmup", str(args.warmup), "--repeat", str(args.repeat)])
 
 def main(argv=None):
     parser = argparse.ArgumentParser()
