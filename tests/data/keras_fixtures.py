@@ -97,6 +97,13 @@ def bidirectional(keras, L):
 
 
 @case
+def rnn_cells(keras, L):
+    m = keras.Sequential([keras.Input((5, 3)), L.RNN(L.LSTMCell(4), return_sequences=True), L.RNN(L.GRUCell(3, reset_after=False)),
+                          L.Dense(2)])
+    return m, _floats((3, 5, 3))
+
+
+@case
 def embedding(keras, L):
     m = keras.Sequential([keras.Input((4,)), L.Embedding(12, 3), L.Flatten(), L.Dense(2)])
     return m, _tokens((5, 4), 12)

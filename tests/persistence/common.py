@@ -56,6 +56,7 @@ LAYER_MODELS = {
     "SimpleRNN": lambda: ([L.SimpleRNN(4, return_sequences=True)], (5, 3)),
     "LSTM": lambda: ([L.LSTM(4)], (5, 3)),
     "GRU": lambda: ([L.GRU(4)], (5, 3)),
+    "RNN": lambda: ([L.RNN(L.GRUCell(4, reset_after=False), return_sequences=True)], (5, 3)),
     "Bidirectional": lambda: ([L.Bidirectional(L.LSTM(3, return_sequences=True))], (5, 3)),
     "Embedding": lambda: ([L.Embedding(10, 4)], (5,)),
     "Masking": lambda: ([L.Masking(0.0), L.LSTM(3)], (5, 3)),

@@ -18,7 +18,8 @@ from persistence.common import DATA, available_layer_models, build, fixture
 
 h5py = pytest.importorskip("h5py")
 
-KERAS_CASES = ["activations", "conv2d", "conv_variants", "dense", "sequence1d", "bidirectional", "embedding", "gru", "lstm", "simple_rnn"]
+KERAS_CASES = ["activations", "conv2d", "conv_variants", "dense", "sequence1d", "bidirectional", "embedding", "gru", "lstm", "rnn_cells",
+               "simple_rnn"]
 
 
 def export_all(folder):

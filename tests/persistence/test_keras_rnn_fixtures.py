@@ -1,4 +1,4 @@
-"""The recurrent Keras fixtures (SimpleRNN, LSTM, GRU, Bidirectional, Embedding): files written by
+"""The recurrent Keras fixtures (SimpleRNN, LSTM, GRU, RNN over cells, Bidirectional, Embedding): files written by
 Keras 3 load in ferronet and predict the same."""
 
 import numpy as np
@@ -10,7 +10,7 @@ from persistence.common import fixture
 pytest.importorskip("h5py")
 
 
-@pytest.mark.parametrize("name", ["bidirectional", "embedding", "gru", "lstm", "simple_rnn"])
+@pytest.mark.parametrize("name", ["bidirectional", "embedding", "gru", "lstm", "rnn_cells", "simple_rnn"])
 def test_keras_rnn_fixture_predicts_the_same(name):
     path, x, expected = fixture(name)
     model = fn.models.load_model(path)

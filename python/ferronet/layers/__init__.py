@@ -27,6 +27,7 @@ from ferronet.layers.masking import Masking
 from ferronet.layers.pooling import AveragePooling1D, AveragePooling2D, MaxPooling1D, MaxPooling2D
 from ferronet.layers.relu import ReLU
 from ferronet.layers.reshape import Reshape
+from ferronet.layers.rnn_cells import RNN, GRUCell, LSTMCell, SimpleRNNCell
 from ferronet.layers.separable_conv2d import SeparableConv2D
 from ferronet.layers.simple_rnn import SimpleRNN
 from ferronet.layers.softmax import Softmax
@@ -57,8 +58,8 @@ _CLASSES = (Activation, ActivityRegularization, AveragePooling1D, AveragePooling
             Conv2D, Conv2DTranspose, Cropping2D, Dense, DepthwiseConv2D, Dropout, ELU, Embedding, Flatten, GaussianDropout,
             GaussianNoise, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, GRU,
             InputLayer, LayerNormalization, LeakyReLU, LSTM, Masking, MaxPooling1D, MaxPooling2D, ReLU, Reshape,
-            SeparableConv2D, SimpleRNN, Softmax, TimeDistributed, UpSampling2D, ZeroPadding2D)
-__all__ = ["Input", "Layer"] + [cls.__name__ for cls in _CLASSES] + sorted(_ALIASES)
+            RNN, SeparableConv2D, SimpleRNN, Softmax, TimeDistributed, UpSampling2D, ZeroPadding2D)
+__all__ = ["Input", "Layer", "GRUCell", "LSTMCell", "SimpleRNNCell"] + [cls.__name__ for cls in _CLASSES] + sorted(_ALIASES)
 
 _REGISTRY = {**{cls.__name__: cls for cls in _CLASSES}, **_ALIASES}
 

@@ -106,7 +106,7 @@ def _wrapping(*attributes):
     return layout
 
 
-WEIGHT_LAYOUT = {"SimpleRNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent,
+WEIGHT_LAYOUT = {"SimpleRNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent, "RNN": _recurrent,
                  "Bidirectional": _wrapping("forward_layer", "backward_layer"), "TimeDistributed": _wrapping("layer")}
 
 
