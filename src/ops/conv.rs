@@ -88,6 +88,68 @@ pub fn geometry(op: &str, x: &[usize], kernel: &[usize], spec: &ConvSpec) -> Res
     })
 }
 
+/// The three kernels of a convolution op in the roles its passes give them: a transposed
+/// convolution is conv2d with the forward and the input gradient swapped, and the kernel
+/// gradient's operands exchanged.
+struct Passes {
+    /// The output (`out` written, or accumulated into when `forward_accumulates`).
+    forward: fn(&ConvGeometry, &[f32], &[f32], &mut [f32]),
+    forward_accumulates: bool,
+    /// dx from (dz, kernel), accumulated into zeros.
+    input_grad: fn(&ConvGeometry, &[f32], &[f32], &mut [f32]),
+    /// dkernel from (x, dz), accumulated into zeros.
+    kernel_grad: fn(&ConvGeometry, &[f32], &[f32], &mut [f32]),
+}
+
+const CONV: Passes = Passes { forward: conv2d_forward, forward_accumulates: false, input_grad: conv2d_backward_input, kernel_grad: conv2d_backward_kernel };
+
+const TRANSPOSED: Passes = Passes {
+    forward: conv2d_backward_input,
+    forward_accumulates: true,
+    input_grad: conv2d_forward,
+    kernel_grad: |geo, x, dz, dk| conv2d_backward_kernel(geo, dz, x, dk),
+};
+
+/// `activation(pass(x, kernel) + bias)` with output `shape` (NHWC), recorded with its backward.
+#[allow(clippy::too_many_arguments)]
+fn run(op: &'static str, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: DenseActivation, geo: ConvGeometry, shape: [usize; 4], passes: Passes) -> Result<Tensor> {
+    let (rows, width) = (shape[0] * shape[1] * shape[2], shape[3]);
+    let mut z = if passes.forward_accumulates { vec![0.0f32; rows * width] } else { crate::cpu::uninit(rows * width) };
+    (passes.forward)(&geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), &mut z);
+    let mut inputs = vec![x, kernel];
+    inputs.extend(bias);
+    let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+    let (y, pre) = bias_activation(z, width, bias, activation, needs_grad);
+    let (x_needs, kernel_needs, has_bias) = (x.requires_grad(), kernel.requires_grad(), bias.is_some());
+    Ok(record(op, y, &shape, &inputs, move |out| {
+        let (x, kernel) = (x.detach(), kernel.detach());
+        move |g: &Tensor| {
+            let (xv, kv) = (x.cpu_values(), kernel.cpu_values());
+            let (xv, kv) = (xv.as_slice(), kv.as_slice());
+            let dz = activation_backward(g, &out, pre.as_deref(), activation, rows, width);
+            let dx = if x_needs {
+                let mut dx = vec![0.0f32; xv.len()];
+                (passes.input_grad)(&geo, &dz, kv, &mut dx);
+                Some(Tensor::from_vec(dx, x.shape())?)
+            } else {
+                None
+            };
+            let dk = if kernel_needs {
+                let mut dk = vec![0.0f32; kv.len()];
+                (passes.kernel_grad)(&geo, xv, &dz, &mut dk);
+                Some(Tensor::from_vec(dk, kernel.shape())?)
+            } else {
+                None
+            };
+            let mut grads = vec![dx, dk];
+            if has_bias {
+                grads.push(Some(bias_grad(&dz, rows, width)?));
+            }
+            Ok(grads)
+        }
+    }))
+}
+
 fn check_bias(op: &str, bias: Option<&Tensor>, channels: usize) -> Result<()> {
     match bias {
         Some(b) if b.shape() != [channels] => Err(Error::shape(op, format!("bias of shape ({channels},)"), fmt_shape(b.shape()))),
@@ -104,42 +166,8 @@ pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpe
     let op = "conv2d";
     let geo = geometry(op, x.shape(), kernel.shape(), spec)?;
     check_bias(op, bias, geo.out_c)?;
-    let rows = geo.batch * geo.out_h * geo.out_w;
-    let mut z = crate::cpu::uninit(rows * geo.out_c);
-    conv2d_forward(&geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), &mut z);
-    let mut inputs = vec![x, kernel];
-    inputs.extend(bias);
-    let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-    let (y, pre) = bias_activation(z, geo.out_c, bias, activation, needs_grad);
-    let (x_needs, kernel_needs, has_bias) = (x.requires_grad(), kernel.requires_grad(), bias.is_some());
     let shape = [geo.batch, geo.out_h, geo.out_w, geo.out_c];
-    Ok(record(op, y, &shape, &inputs, move |out| {
-        let (x, kernel) = (x.detach(), kernel.detach());
-        move |g: &Tensor| {
-            let (xv, kv) = (x.cpu_values(), kernel.cpu_values());
-            let (xv, kv) = (xv.as_slice(), kv.as_slice());
-            let dz = activation_backward(g, &out, pre.as_deref(), activation, rows, geo.out_c);
-            let dx = if x_needs {
-                let mut dx = vec![0.0f32; xv.len()];
-                conv2d_backward_input(&geo, &dz, kv, &mut dx);
-                Some(Tensor::from_vec(dx, x.shape())?)
-            } else {
-                None
-            };
-            let dk = if kernel_needs {
-                let mut dk = vec![0.0f32; kv.len()];
-                conv2d_backward_kernel(&geo, xv, &dz, &mut dk);
-                Some(Tensor::from_vec(dk, kernel.shape())?)
-            } else {
-                None
-            };
-            let mut grads = vec![dx, dk];
-            if has_bias {
-                grads.push(Some(bias_grad(&dz, rows, geo.out_c)?));
-            }
-            Ok(grads)
-        }
-    }))
+    run(op, x, kernel, bias, activation, geo, shape, CONV)
 }
 
 /// Keras's output length of a transposed convolution along one axis.
@@ -200,40 +228,6 @@ pub fn conv2d_transpose(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec
         out_w: xs[2],
     };
     check_bias(op, bias, geo.in_c)?;
-    let rows = geo.batch * out_h * out_w;
-    let mut z = vec![0.0f32; rows * geo.in_c];
-    conv2d_backward_input(&geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), &mut z);
-    let mut inputs = vec![x, kernel];
-    inputs.extend(bias);
-    let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-    let (y, pre) = bias_activation(z, geo.in_c, bias, activation, needs_grad);
-    let (x_needs, kernel_needs, has_bias) = (x.requires_grad(), kernel.requires_grad(), bias.is_some());
     let shape = [geo.batch, out_h, out_w, geo.in_c];
-    Ok(record(op, y, &shape, &inputs, move |out| {
-        let (x, kernel) = (x.detach(), kernel.detach());
-        move |g: &Tensor| {
-            let (xv, kv) = (x.cpu_values(), kernel.cpu_values());
-            let (xv, kv) = (xv.as_slice(), kv.as_slice());
-            let dz = activation_backward(g, &out, pre.as_deref(), activation, rows, geo.in_c);
-            let dx = if x_needs {
-                let mut dx = vec![0.0f32; xv.len()];
-                conv2d_forward(&geo, &dz, kv, &mut dx);
-                Some(Tensor::from_vec(dx, x.shape())?)
-            } else {
-                None
-            };
-            let dk = if kernel_needs {
-                let mut dk = vec![0.0f32; kv.len()];
-                conv2d_backward_kernel(&geo, &dz, xv, &mut dk);
-                Some(Tensor::from_vec(dk, kernel.shape())?)
-            } else {
-                None
-            };
-            let mut grads = vec![dx, dk];
-            if has_bias {
-                grads.push(Some(bias_grad(&dz, rows, geo.in_c)?));
-            }
-            Ok(grads)
-        }
-    }))
+    run(op, x, kernel, bias, activation, geo, shape, TRANSPOSED)
 }
