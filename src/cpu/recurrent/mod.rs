@@ -371,35 +371,36 @@ fn recurrent_input<'b>(p: &Problem<'_>, states: &'b [f32], s: usize, scratch: &'
         return Some(MatRef { data: states, offset: (s - 1) * sw, row_stride: (t * sw) as isize, col_stride: 1 });
     }
     for b in 0..p.batch {
-        let prev = if s == 0 { &p.h0.unwrap()[b * u..(b + 1) * u] } else { &states[(b * t + s - 1) * sw..][..u] };
-        let out = &mut scratch[b * u..(b + 1) * u];
-        out.copy_from_slice(prev);
-        if let Some(rd) = p.recurrent_dropout {
-            out.iter_mut().zip(&rd[b * u..(b + 1) * u]).for_each(|(o, m)| *o *= m);
-        }
+        h_as_read(p, states, b, s, &mut scratch[b * u..(b + 1) * u]);
     }
     Some(MatRef::row_major(scratch, u))
+}
+
+/// Sample `b`'s `h_{s-1}` as the recurrent kernel reads it into `out`: the previous state or the
+/// initial state (zeros without one), times the recurrent dropout mask.
+fn h_as_read(p: &Problem<'_>, states: &[f32], b: usize, s: usize, out: &mut [f32]) {
+    let (u, sw, t) = (p.units, p.cell.state_width(p.units), p.steps);
+    if s > 0 {
+        out.copy_from_slice(&states[(b * t + s - 1) * sw..][..u]);
+    } else if let Some(h0) = p.h0 {
+        out.copy_from_slice(&h0[b * u..(b + 1) * u]);
+    } else {
+        out.fill(0.0);
+        return;
+    }
+    if let Some(rd) = p.recurrent_dropout {
+        out.iter_mut().zip(&rd[b * u..(b + 1) * u]).for_each(|(o, m)| *o *= m);
+    }
 }
 
 /// Every step's `h_{s-1}` as the recurrent kernel read it, (B*T, U): the left operand of the
 /// recurrent weight gradient, one GEMM over all timesteps.
 fn previous_h(p: &Problem<'_>, states: &[f32]) -> Vec<f32> {
-    let (u, sw, t) = (p.units, p.cell.state_width(p.units), p.steps);
+    let (u, t) = (p.units, p.steps);
     let mut hp = super::uninit(p.batch * t * u);
     for b in 0..p.batch {
         for s in 0..t {
-            let out = &mut hp[(b * t + s) * u..][..u];
-            if s > 0 {
-                out.copy_from_slice(&states[(b * t + s - 1) * sw..][..u]);
-            } else if let Some(h0) = p.h0 {
-                out.copy_from_slice(&h0[b * u..(b + 1) * u]);
-            } else {
-                out.fill(0.0);
-                continue;
-            }
-            if let Some(rd) = p.recurrent_dropout {
-                out.iter_mut().zip(&rd[b * u..(b + 1) * u]).for_each(|(o, m)| *o *= m);
-            }
+            h_as_read(p, states, b, s, &mut hp[(b * t + s) * u..][..u]);
         }
     }
     hp
