@@ -1,11 +1,12 @@
 //! ferronet: a deep learning engine with a Keras-shaped Python API.
 //!
 //! Layers of the crate, each depending only on those below it:
-//! `bindings` (PyO3) -> `ops` (+ `autograd`) -> `tensor`, and `ops` -> `cpu` kernels.
+//! `bindings` (PyO3) -> `ops` (+ `autograd`) -> `tensor`, and `ops` -> `cpu` and `gpu` kernels.
 
 pub mod autograd;
 pub mod cpu;
 pub mod error;
+pub mod gpu;
 pub mod io;
 pub mod nn;
 pub mod ops;

@@ -55,11 +55,14 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
             return Err(Error::shape("dense", format!("bias of shape ({n_out},)"), fmt_shape(b.shape())));
         }
     }
+    if super::on_gpu(&inputs) {
+        return dense_on_gpu(x, kernel, bias, activation, n_in, n_out);
+    }
     let (xm, rows) = as_matrix(x);
     let mut z = vec![0.0f32; rows * n_out];
     {
         let (sx, sk) = (xm.storage(), kernel.storage());
-        let (Storage::Cpu(bx), Storage::Cpu(bk)) = (&*sx, &*sk);
+        let (Storage::Cpu(bx), Storage::Cpu(bk)) = (&*sx, &*sk) else { unreachable!("GPU operands took dense_on_gpu") };
         gemm(rows, n_out, n_in, mat(&xm, bx.as_slice(), n_in), mat(kernel, bk.as_slice(), n_out), &mut z, false);
     }
     let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
@@ -74,7 +77,7 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
         move |g: &Tensor| {
             let dz = activation_backward(g, &out, pre.as_deref(), activation, rows, n_out);
             let (sx, sk) = (xm.storage(), kernel.storage());
-            let (Storage::Cpu(bx), Storage::Cpu(bk)) = (&*sx, &*sk);
+            let (Storage::Cpu(bx), Storage::Cpu(bk)) = (&*sx, &*sk) else { unreachable!("GPU operands took dense_on_gpu") };
             let dzm = MatRef::row_major(&dz, n_out);
             // dW = x^T dz: x read transposed through its strides.
             let dw = if kernel_needs {
@@ -99,6 +102,29 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
             Ok(grads)
         }
     }))
+}
+
+/// Dense on the GPU, composed from GPU ops (GEMM, broadcast add, activation), each with its own
+/// GPU backward: three kernels forward where the CPU path fuses two passes.
+fn dense_on_gpu(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: DenseActivation, n_in: usize, n_out: usize) -> Result<Tensor> {
+    let rows: usize = x.shape()[..x.ndim() - 1].iter().product();
+    let mut out_shape = x.shape().to_vec();
+    *out_shape.last_mut().expect("x has an axis") = n_out;
+    let x2 = if x.ndim() == 2 { x.clone() } else { super::reshape(x, &[rows, n_in])? };
+    let mut z = super::matmul(&x2, kernel)?;
+    if let Some(b) = bias {
+        z = super::add(&z, b)?;
+    }
+    let y = match activation {
+        DenseActivation::Elementwise(Activation::Linear) => z,
+        DenseActivation::Elementwise(a) => super::activation(&z, a)?,
+        DenseActivation::Softmax => super::softmax(&z, -1)?,
+    };
+    if y.shape() == out_shape.as_slice() {
+        Ok(y)
+    } else {
+        super::reshape(&y, &out_shape)
+    }
 }
 
 /// The epilogue shared by dense and convolution: add the bias to each row of `z` (rows x width),

@@ -1,8 +1,9 @@
 //! Matrix product with NumPy `matmul` semantics: 1-D operands are promoted, leading (batch) axes
 //! broadcast, and transposed or sliced operands are read through their strides without a copy.
 
-use super::{record, reshape, same_device, sum_to, transpose};
+use super::{record, record_gpu, reshape, same_device, sum_to, transpose};
 use crate::cpu::gemm::{gemm, MatRef};
+use crate::gpu::kernels::{self, MatView};
 use crate::error::{Error, Result};
 use crate::tensor::shape::{broadcast_shapes, fmt_shape};
 use crate::tensor::{Layout, Storage, Tensor};
@@ -55,15 +56,7 @@ fn matmul_nd(a: &Tensor, b: &Tensor, orig_a: &Tensor, orig_b: &Tensor) -> Result
     out_shape.extend_from_slice(&[m, n]);
     let la = with_batch(a.layout(), &batch);
     let lb = with_batch(b.layout(), &batch);
-    let (store_a, store_b) = (a.storage(), b.storage());
-    let (Storage::Cpu(buf_a), Storage::Cpu(buf_b)) = (&*store_a, &*store_b);
-    let mut out = vec![0.0f32; batches * m * n];
-    for (i, chunk) in out.chunks_mut((m * n).max(1)).enumerate().take(batches) {
-        let ra = mat_at(buf_a.as_slice(), &la, i);
-        let rb = mat_at(buf_b.as_slice(), &lb, i);
-        gemm(m, n, k, ra, rb, chunk, false);
-    }
-    Ok(record("matmul", out, &out_shape, &[a, b], |_| {
+    let rule = |_| {
         let (a, b) = (a.detach(), b.detach());
         move |g: &Tensor| {
             // dA = g @ B^T, dB = A^T @ g (transposes are stride views), then undo batch broadcast.
@@ -77,7 +70,50 @@ fn matmul_nd(a: &Tensor, b: &Tensor, orig_a: &Tensor, orig_b: &Tensor) -> Result
             let gb = matmul_nd(&swap(&a)?, g, &a, g)?;
             Ok(vec![Some(sum_to(&ga, a.shape())?), Some(sum_to(&gb, b.shape())?)])
         }
-    }))
+    };
+    let (store_a, store_b) = (a.storage(), b.storage());
+    let (Storage::Cpu(buf_a), Storage::Cpu(buf_b)) = (&*store_a, &*store_b) else {
+        let (va, vb) = (gpu_operand(a, la, batch.len())?, gpu_operand(b, lb, batch.len())?);
+        let buffer = kernels::gemm("matmul", m, n, k, batches, &view(&va), &view(&vb))?;
+        return Ok(record_gpu("matmul", buffer, &out_shape, &[a, b], rule));
+    };
+    let mut out = vec![0.0f32; batches * m * n];
+    for (i, chunk) in out.chunks_mut((m * n).max(1)).enumerate().take(batches) {
+        let ra = mat_at(buf_a.as_slice(), &la, i);
+        let rb = mat_at(buf_b.as_slice(), &lb, i);
+        gemm(m, n, k, ra, rb, chunk, false);
+    }
+    Ok(record("matmul", out, &out_shape, &[a, b], rule))
+}
+
+/// The GEMM kernel's reading of an operand prepared by `gpu_operand`.
+fn view(t: &Tensor) -> MatView<'_> {
+    let l = t.layout();
+    let nd = l.ndim();
+    MatView { tensor: t, offset: l.offset, row_stride: l.strides[nd - 2], col_stride: l.strides[nd - 1], batch_stride: if nd > 2 { l.strides[nd - 3] } else { 0 } }
+}
+
+/// A GPU operand as a view the GEMM kernel reads directly: its batch axes (already broadcast)
+/// folded into one with a single stride, or a row-major copy when they do not fold or a stride
+/// is negative.
+fn gpu_operand(t: &Tensor, layout: Layout, batch_axes: usize) -> Result<Tensor> {
+    let folds = (0..batch_axes.saturating_sub(1)).all(|i| layout.shape[i] == 1 || layout.strides[i] == layout.strides[i + 1] * layout.shape[i + 1] as isize);
+    let view = Tensor::from_storage(layout, t.storage());
+    let view = if folds && view.layout().strides.iter().all(|&s| s >= 0) { view } else { kernels::contiguous_gpu("matmul", &view)? };
+    let l = view.layout();
+    let nd = l.ndim();
+    // Keep the last batch axis (its stride steps through the folded batch) and the matrix axes.
+    let keep = nd.min(if batch_axes > 0 { 3 } else { 2 });
+    let batches: usize = l.shape[..nd - 2].iter().product();
+    let mut shape = vec![l.shape[nd - 2], l.shape[nd - 1]];
+    let mut strides = vec![l.strides[nd - 2], l.strides[nd - 1]];
+    if keep == 3 {
+        shape.insert(0, batches);
+        // A broadcast batch (every stride 0) repeats one matrix.
+        let step = if batches > 1 { l.strides[nd - 3] } else { 0 };
+        strides.insert(0, step);
+    }
+    Ok(Tensor::from_storage(Layout { shape, strides, offset: l.offset }, view.storage()))
 }
 
 /// `layout` with its batch axes broadcast to `batch` (zero strides where repeated).

@@ -29,7 +29,7 @@ pub use unary::{abs, activation, clip, exp, log, neg, sqrt, square};
 
 use crate::autograd::Backward;
 use crate::error::Result;
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 
 /// A backward rule from a closure over the tensors the op saved.
 pub struct FnRule<F>(pub F);
@@ -52,8 +52,47 @@ where
     Tensor::from_op(op, values, shape, inputs, |out| FnRule(rule(out)))
 }
 
-/// Check that operands share a device (the error names the op). With one device today this
-/// always holds; it is where a CPU/GPU mix becomes an error instead of a crash.
+/// `Tensor::from_gpu_op` with a closure rule: the GPU twin of `record`.
+pub(crate) fn record_gpu<F>(op: &'static str, buffer: crate::gpu::GpuBuffer, shape: &[usize], inputs: &[&Tensor], rule: impl FnOnce(Tensor) -> F) -> Tensor
+where
+    F: Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+{
+    Tensor::from_gpu_op(op, buffer, shape, inputs, |out| FnRule(rule(out)))
+}
+
+/// Whether any operand lives on the GPU (the op then runs there).
+pub(crate) fn on_gpu(tensors: &[&Tensor]) -> bool {
+    tensors.iter().any(|t| t.device() == Device::Gpu)
+}
+
+/// Ops that ran on the CPU for GPU operands, with how often (`ferronet.config.cpu_fallbacks()`).
+static FALLBACKS: parking_lot::Mutex<Vec<(&'static str, u64)>> = parking_lot::Mutex::new(Vec::new());
+
+/// The ops that fell back to the CPU so far, with counts.
+pub fn cpu_fallbacks() -> Vec<(&'static str, u64)> {
+    FALLBACKS.lock().clone()
+}
+
+/// Run an op that has no GPU kernel yet on GPU operands: they move to the CPU (differentiably, so
+/// gradients move back), `f` runs there, and its result moves to the GPU. `None` when no operand is
+/// on the GPU (the caller runs its CPU path). Counted in `cpu_fallbacks`.
+pub(crate) fn via_cpu(op: &'static str, inputs: &[&Tensor], f: impl FnOnce(&[Tensor]) -> Result<Tensor>) -> Result<Option<Tensor>> {
+    if !on_gpu(inputs) {
+        return Ok(None);
+    }
+    {
+        let mut seen = FALLBACKS.lock();
+        match seen.iter_mut().find(|(name, _)| *name == op) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((op, 1)),
+        }
+    }
+    let moved = inputs.iter().map(|t| t.to_device(Device::Cpu)).collect::<Result<Vec<_>>>()?;
+    Ok(Some(f(&moved)?.to_device(Device::Gpu)?))
+}
+
+/// Check that operands share a device (the error names the op): a CPU/GPU mix is an error, not
+/// a silent copy.
 pub(crate) fn same_device(op: &str, tensors: &[&Tensor]) -> Result<()> {
     if let Some(first) = tensors.first() {
         let d = first.device();

@@ -1,10 +1,11 @@
 //! Reductions: sum, mean, max over axes (with keepdims), and `sum_to`, which undoes a broadcast.
 
-use super::{broadcast_to, contiguous, mul, permute, record, reshape};
+use super::{broadcast_to, contiguous, mul, permute, record, record_gpu, reshape};
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::tensor::shape::{fmt_shape, normalize_axes};
-use crate::tensor::Tensor;
+use crate::gpu;
+use crate::tensor::{Device, Tensor};
 
 /// Output shape of reducing `axes` (sorted) of `shape`.
 fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
@@ -41,16 +42,25 @@ fn sum_values(values: Vec<f32>, shape: &[usize], axes: &[usize]) -> Vec<f32> {
 pub fn sum(x: &Tensor, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
     let axes = normalize_axes("sum", axes, x.ndim())?;
     let out_shape = reduced_shape(x.shape(), &axes, keepdims);
+    let in_shape = x.shape().to_vec();
+    let kept = reduced_shape(x.shape(), &axes, true);
+    let rule = move |_| move |g: &Tensor| Ok(vec![Some(contiguous(&broadcast_to(&reshape(g, &kept)?, &in_shape)?)?)]);
+    if x.device() == Device::Gpu {
+        // Reduced axes moved last (a view): each output is the sum of one row.
+        let kept_axes: Vec<usize> = (0..x.ndim()).filter(|a| !axes.contains(a)).collect();
+        let order: Vec<usize> = kept_axes.iter().chain(axes.iter()).copied().collect();
+        let moved = permute(x, &order)?;
+        let row: usize = axes.iter().map(|&a| x.shape()[a]).product();
+        let rows: usize = kept_axes.iter().map(|&a| x.shape()[a]).product();
+        let buffer = gpu::kernels::reduce_rows("sum", &moved, rows, row, gpu::kernels::RowReduce::Sum)?;
+        return Ok(record_gpu("sum", buffer, &out_shape, &[x], rule));
+    }
     let values = if axes.len() == x.ndim() {
         vec![cpu::reduce::sum_all(x.cpu_values().as_slice())]
     } else {
         sum_values(x.to_vec(), x.shape(), &axes)
     };
-    let in_shape = x.shape().to_vec();
-    let kept = reduced_shape(x.shape(), &axes, true);
-    Ok(record("sum", values, &out_shape, &[x], move |_| {
-        move |g: &Tensor| Ok(vec![Some(contiguous(&broadcast_to(&reshape(g, &kept)?, &in_shape)?)?)])
-    }))
+    Ok(record("sum", values, &out_shape, &[x], rule))
 }
 
 /// Mean over `axes` (None: all).
@@ -72,6 +82,10 @@ pub fn max(x: &Tensor, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor>
     let axes = normalize_axes("max", axes, x.ndim())?;
     if axes.iter().any(|&a| x.shape()[a] == 0) {
         return Err(Error::shape("max", "non-empty reduced axes", fmt_shape(x.shape())));
+    }
+    let signed: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
+    if let Some(out) = super::via_cpu("max", &[x], |t| max(&t[0], Some(&signed), keepdims))? {
+        return Ok(out);
     }
     // Move the reduced axes last: each output is then the max of one contiguous row.
     let kept_axes: Vec<usize> = (0..x.ndim()).filter(|a| !axes.contains(a)).collect();
@@ -107,6 +121,12 @@ pub fn sum_to(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
     let broadcast = crate::tensor::shape::broadcast_shapes("sum_to", shape, x.shape())?;
     if broadcast != x.shape() {
         return Err(Error::shape("sum_to", format!("a shape that broadcasts to {}", fmt_shape(x.shape())), fmt_shape(shape)));
+    }
+    if x.device() == Device::Gpu {
+        // The broadcast axes: the leading ones `shape` lacks, and its length-1 axes.
+        let lead = x.ndim() - shape.len();
+        let axes: Vec<isize> = (0..x.ndim()).filter(|&a| a < lead || (shape[a - lead] == 1 && x.shape()[a] != 1)).map(|a| a as isize).collect();
+        return reshape(&sum(x, Some(&axes), false)?, shape);
     }
     let values = cpu::binary::sum_to_shape(x.cpu_values().as_slice(), x.shape(), shape);
     let from = x.shape().to_vec();

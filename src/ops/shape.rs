@@ -11,6 +11,10 @@ pub fn contiguous(x: &Tensor) -> Result<Tensor> {
     if x.layout().is_contiguous() && x.layout().offset == 0 && x.storage().len() == x.numel() {
         return Ok(x.clone());
     }
+    if x.device() == crate::tensor::Device::Gpu {
+        let buffer = crate::gpu::kernels::elementwise("contiguous", "copy", "x0", &[x], x.shape(), [0.0; 4])?;
+        return Ok(super::record_gpu("contiguous", buffer, x.shape(), &[x], |_| |g: &Tensor| Ok(vec![Some(g.clone())])));
+    }
     let values = x.to_vec();
     Ok(record("contiguous", values, x.shape(), &[x], |_| |g: &Tensor| Ok(vec![Some(g.clone())])))
 }
@@ -191,7 +195,8 @@ pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
                     dst[p] += v;
                 }
             })?;
-            Ok(vec![Some(zeros)])
+            // The scatter runs on the host; a GPU gradient goes back to the GPU.
+            Ok(vec![Some(zeros.to_device(g.device())?)])
         })
     }))
 }

@@ -53,6 +53,7 @@ impl CpuValues {
         match self {
             CpuValues::Shared { storage, start, len } => match &**storage {
                 Storage::Cpu(b) => &b.as_slice()[*start..*start + *len],
+                Storage::Gpu(_) => unreachable!("GPU values are read back into Gathered"),
             },
             CpuValues::Gathered(v) => v,
         }
@@ -169,23 +170,45 @@ impl Tensor {
         self.0.storage.read().clone()
     }
 
-    /// Values in row-major order (borrowed when contiguous).
+    /// Values in row-major order (borrowed when contiguous). A GPU tensor is read back, which
+    /// waits for the GPU; a failed read-back (a lost device) gives NaNs here and its error at the
+    /// next GPU call. Use `try_cpu_values` where the error can be returned.
     pub fn cpu_values(&self) -> CpuValues {
+        self.try_cpu_values().unwrap_or_else(|e| {
+            crate::gpu::context::report_error(&e);
+            CpuValues::Gathered(vec![f32::NAN; self.numel()])
+        })
+    }
+
+    /// `cpu_values`, with a failed GPU read-back as an error.
+    ///
+    /// # Errors
+    /// `Device` when the GPU cannot be read.
+    pub fn try_cpu_values(&self) -> Result<CpuValues> {
         let storage = self.storage();
         let layout = &self.0.layout;
         if layout.numel() == 0 {
             // An empty view's offset may lie past the end of its (possibly empty) buffer.
-            return CpuValues::Gathered(Vec::new());
+            return Ok(CpuValues::Gathered(Vec::new()));
         }
+        let buffer = match &*storage {
+            Storage::Cpu(buffer) => buffer,
+            Storage::Gpu(buffer) => {
+                if layout.is_contiguous() {
+                    return Ok(CpuValues::Gathered(buffer.download_range("read", layout.offset, layout.numel())?));
+                }
+                let copy = crate::gpu::kernels::contiguous_gpu("read", self)?;
+                return copy.try_cpu_values();
+            }
+        };
         if layout.is_contiguous() {
             let len = layout.numel();
-            return CpuValues::Shared { storage, start: layout.offset, len };
+            return Ok(CpuValues::Shared { storage: storage.clone(), start: layout.offset, len });
         }
-        let Storage::Cpu(buffer) = &*storage;
         let src = buffer.as_slice();
         let mut out = Vec::with_capacity(layout.numel());
         layout.for_each_index(|i| out.push(src[i]));
-        CpuValues::Gathered(out)
+        Ok(CpuValues::Gathered(out))
     }
 
     /// A row-major copy of the values.
@@ -198,7 +221,49 @@ impl Tensor {
         if self.numel() != 1 {
             return Err(Error::shape("item", "a tensor with one element", fmt_shape(self.shape())));
         }
-        Ok(self.cpu_values().as_slice()[0])
+        Ok(self.try_cpu_values()?.as_slice()[0])
+    }
+
+    /// A leaf tensor on `device` holding `values` (row-major, `shape`).
+    ///
+    /// # Errors
+    /// `Shape` as `from_vec`; `Device` when the GPU is missing or the tensor too large for it.
+    pub fn from_vec_on(values: Vec<f32>, shape: &[usize], device: Device) -> Result<Self> {
+        let t = Self::from_vec(values, shape)?;
+        match device {
+            Device::Cpu => Ok(t),
+            Device::Gpu => t.to_device(device),
+        }
+    }
+
+    /// A leaf over a GPU kernel's row-major result.
+    pub fn from_gpu(buffer: crate::gpu::GpuBuffer, shape: &[usize]) -> Self {
+        Self::from_storage(Layout::contiguous(shape), Arc::new(Storage::Gpu(buffer)))
+    }
+
+    /// A row-major result of a GPU kernel, recorded as the output of `op` (like `from_op`).
+    pub fn from_gpu_op<B: Backward + 'static>(op: &'static str, buffer: crate::gpu::GpuBuffer, shape: &[usize], inputs: &[&Tensor], rule: impl FnOnce(Tensor) -> B) -> Self {
+        Self::from_op_layout(op, Layout::contiguous(shape), Arc::new(Storage::Gpu(buffer)), inputs, rule)
+    }
+
+    /// This tensor on `device`: itself when already there, else a copy. Differentiable: the
+    /// gradient moves back to this tensor's device.
+    ///
+    /// # Errors
+    /// `Device` when the GPU is missing, or the tensor exceeds what it can hold.
+    pub fn to_device(&self, device: Device) -> Result<Tensor> {
+        let from = self.device();
+        if from == device {
+            return Ok(self.clone());
+        }
+        let storage = match device {
+            Device::Gpu => Storage::Gpu(crate::gpu::GpuBuffer::upload("to(gpu)", self.try_cpu_values()?.as_slice())?),
+            Device::Cpu => Storage::from_vec(self.try_cpu_values()?.into_vec()),
+        };
+        let op = if device == Device::Gpu { "to(gpu)" } else { "to(cpu)" };
+        Ok(Self::from_op_layout(op, Layout::contiguous(self.shape()), Arc::new(storage), &[self], move |_| {
+            crate::ops::FnRule(move |g: &Tensor| Ok(vec![Some(g.to_device(from)?)]))
+        }))
     }
 
     // ---- autograd fields -----------------------------------------------------------------
@@ -291,13 +356,22 @@ impl Tensor {
         if !layout.is_contiguous() || layout.offset != 0 || guard.len() != layout.numel() {
             return Err(Error::value("update_in_place", "a contiguous tensor that owns its buffer", "a view"));
         }
+        if let Storage::Gpu(buffer) = &**guard {
+            // Host code (an optimizer without a GPU kernel, set_weights) edits a GPU tensor
+            // through a round trip; the new buffer replaces the old, so a saved graph keeps its.
+            let mut values = buffer.download("update_in_place")?;
+            let r = f(&mut values);
+            *guard = Arc::new(Storage::Gpu(crate::gpu::GpuBuffer::upload("update_in_place", &values)?));
+            return Ok(r);
+        }
         if Arc::get_mut(&mut guard).is_none() {
-            let copy = guard.duplicate();
+            let copy = guard.duplicate()?;
             *guard = Arc::new(copy);
         }
         let storage = Arc::get_mut(&mut guard).expect("unique after the copy above");
         match storage {
             Storage::Cpu(buffer) => Ok(f(buffer.make_mut())),
+            Storage::Gpu(_) => unreachable!("handled above"),
         }
     }
 

@@ -2,6 +2,7 @@
 //! borrows a NumPy array's memory (zero-copy in), keeping the array alive through `owner`.
 
 use super::device::Device;
+use crate::gpu::GpuBuffer;
 use std::any::Any;
 
 /// Host memory holding f32 values.
@@ -68,12 +69,14 @@ impl CpuBuffer {
 /// A tensor's data on one device.
 pub enum Storage {
     Cpu(CpuBuffer),
+    Gpu(GpuBuffer),
 }
 
 impl Storage {
     pub fn device(&self) -> Device {
         match self {
             Storage::Cpu(_) => Device::Cpu,
+            Storage::Gpu(_) => Device::Gpu,
         }
     }
 
@@ -85,6 +88,7 @@ impl Storage {
     pub fn len(&self) -> usize {
         match self {
             Storage::Cpu(b) => b.len(),
+            Storage::Gpu(b) => b.len(),
         }
     }
 
@@ -93,9 +97,13 @@ impl Storage {
     }
 
     /// Deep copy (copy-on-write for shared parameter storage).
-    pub fn duplicate(&self) -> Self {
-        match self {
+    ///
+    /// # Errors
+    /// `Device` when GPU memory runs out.
+    pub fn duplicate(&self) -> crate::error::Result<Self> {
+        Ok(match self {
             Storage::Cpu(b) => Storage::Cpu(CpuBuffer::Owned(b.as_slice().to_vec())),
-        }
+            Storage::Gpu(b) => Storage::Gpu(b.duplicate("copy")?),
+        })
     }
 }

@@ -1,0 +1,136 @@
+//! The one GPU context of the process: adapter, device and queue, found lazily on first use (import
+//! never touches the GPU) and kept for the life of the process. A missing adapter is a value, not
+//! an error: callers decide whether to fall back to the CPU or fail.
+
+use super::pool::Pool;
+use super::recorder::Recorder;
+use crate::error::{Error, Result};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// What users see of the adapter (`ferronet.config.list_devices()`).
+#[derive(Debug, Clone)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    /// Largest storage-buffer binding, in bytes: the largest tensor one kernel can address.
+    pub max_binding_bytes: u64,
+}
+
+/// Adapter, device, queue and the state every kernel shares.
+pub struct Gpu {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pub summary: AdapterSummary,
+    pub(crate) limits: wgpu::Limits,
+    pub(crate) pool: Mutex<Pool>,
+    pub(crate) pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    pub(crate) recorder: Mutex<Recorder>,
+    /// Validation or out-of-memory errors wgpu reports outside any call (its default handler
+    /// panics, and a panic must never reach Python): kept here, raised at the next flush.
+    pub(crate) device_error: Arc<Mutex<Option<String>>>,
+}
+
+static GPU: OnceLock<std::result::Result<Arc<Gpu>, String>> = OnceLock::new();
+
+/// Rank adapters as a user would: a discrete card first, a software rasteriser (lavapipe) last.
+fn preference(info: &wgpu::AdapterInfo) -> u8 {
+    match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+fn open() -> std::result::Result<Arc<Gpu>, String> {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = desc_backends();
+    let instance = wgpu::Instance::new(desc);
+    let mut adapters = pollster::block_on(instance.enumerate_adapters(desc_backends()));
+    adapters.sort_by_key(|a| preference(&a.get_info()));
+    let adapter = adapters.into_iter().next().ok_or_else(|| "no Vulkan, Metal or DX12 adapter found".to_string())?;
+    let info = adapter.get_info();
+    // The adapter's own limits, not WebGPU's defaults: big tensors need big storage bindings.
+    let limits = adapter.limits();
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("ferronet"),
+        required_features: wgpu::Features::empty(),
+        required_limits: limits.clone(),
+        experimental_features: wgpu::ExperimentalFeatures::disabled(),
+        memory_hints: wgpu::MemoryHints::Performance,
+        trace: wgpu::Trace::Off,
+    }))
+    .map_err(|e| format!("the adapter {} refused a device: {e}", info.name))?;
+    let device_error = Arc::new(Mutex::new(None));
+    let slot = device_error.clone();
+    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+        slot.lock().get_or_insert_with(|| e.to_string());
+    }));
+    let max_binding_bytes = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+    let summary = AdapterSummary {
+        name: info.name.clone(),
+        backend: format!("{:?}", info.backend).to_lowercase(),
+        device_type: format!("{:?}", info.device_type),
+        driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+        max_binding_bytes,
+    };
+    Ok(Arc::new(Gpu {
+        device,
+        queue,
+        summary,
+        limits,
+        pool: Mutex::new(Pool::default()),
+        pipelines: Mutex::new(HashMap::new()),
+        recorder: Mutex::new(Recorder::default()),
+        device_error,
+    }))
+}
+
+fn desc_backends() -> wgpu::Backends {
+    wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12
+}
+
+/// The GPU, probing for it on the first call. `Err` holds why there is none.
+pub fn probe() -> std::result::Result<&'static Arc<Gpu>, &'static str> {
+    // wgpu panics on some broken driver installs; that must become "no GPU", not a crash.
+    GPU.get_or_init(|| std::panic::catch_unwind(open).unwrap_or_else(|_| Err("the GPU driver failed while starting".to_string())))
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// The GPU, or a `Device` error naming `op` and why there is none.
+pub fn gpu(op: &str) -> Result<&'static Arc<Gpu>> {
+    probe().map_err(|why| Error::Device { op: op.to_string(), expected: "a GPU adapter".to_string(), got: why.to_string() })
+}
+
+/// Keep an engine error for the next GPU call to raise (for paths that cannot return one).
+pub(crate) fn report_error(e: &Error) {
+    if let Ok(gpu) = probe() {
+        gpu.device_error.lock().get_or_insert_with(|| e.to_string());
+    }
+}
+
+impl Gpu {
+    /// Raise (once) an error wgpu reported asynchronously.
+    pub(crate) fn take_device_error(&self, op: &str) -> Result<()> {
+        match self.device_error.lock().take() {
+            Some(msg) => Err(Error::Device { op: op.to_string(), expected: "a GPU command that validates".to_string(), got: msg }),
+            None => Ok(()),
+        }
+    }
+
+    /// Bytes one storage binding may cover (the adapter's limit).
+    pub fn max_binding_bytes(&self) -> u64 {
+        self.summary.max_binding_bytes
+    }
+
+    /// Most workgroups per dispatch dimension.
+    pub(crate) fn max_groups(&self) -> u32 {
+        self.limits.max_compute_workgroups_per_dimension
+    }
+}

@@ -1,0 +1,38 @@
+//! The GPU device: wgpu (Vulkan, Metal, DX12) running WGSL compute shaders.
+//!
+//! - `context`: the adapter, found lazily and kept for the process; no adapter is a value.
+//! - `pool`: reuse of buffers across steps (flat memory in a training loop).
+//! - `recorder`: one command encoder that ops record into; submitted when values are read.
+//! - `buffer`: a tensor's GPU memory (`GpuBuffer`), uploads and read-backs.
+//! - `kernels`: pipeline cache and the kernel launches (shaders in `shaders/`).
+
+pub mod activation;
+pub mod buffer;
+pub mod context;
+pub mod kernels;
+pub(crate) mod pool;
+pub(crate) mod recorder;
+
+pub use buffer::GpuBuffer;
+pub use context::{gpu, probe, AdapterSummary, Gpu};
+pub use recorder::synchronize;
+
+/// Pool figures: (bytes allocated, bytes free for reuse, allocations made), and submits so far.
+pub fn memory_stats() -> Option<(u64, u64, u64, u64)> {
+    let gpu = probe().ok()?;
+    let pool = gpu.pool.lock();
+    Some((pool.allocated_bytes, pool.free_bytes, pool.allocations, gpu.recorder.lock().submits))
+}
+
+/// Destroy the pool's free buffers (what `ferronet.config.empty_cache()` does). Submits first so
+/// no recorded command still refers to one.
+pub fn empty_cache() {
+    if let Ok(gpu) = probe() {
+        gpu.recorder.lock().submit(gpu);
+        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+        gpu.pool.lock().clear();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! One command encoder that every GPU op records into. Nothing is submitted until something must
+//! be read back (a loss value, predictions, `.numpy()`) or the encoder grows long, so a training
+//! step becomes one command buffer and one submit.
+
+use super::context::Gpu;
+use crate::error::{Error, Result};
+use std::sync::Arc;
+use wgpu::util::DeviceExt;
+
+/// Dispatches recorded before an automatic submit: bounds the memory held by pending bind groups
+/// and parameter buffers in a long loop that never reads anything back.
+const MAX_PENDING: usize = 4096;
+
+#[derive(Default)]
+pub(crate) struct Recorder {
+    encoder: Option<wgpu::CommandEncoder>,
+    pending: usize,
+    /// Submits so far (tests check that a training step is one).
+    pub(crate) submits: u64,
+}
+
+impl Recorder {
+    fn encoder(&mut self, gpu: &Gpu) -> &mut wgpu::CommandEncoder {
+        self.encoder.get_or_insert_with(|| gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ferronet step") }))
+    }
+
+    /// Record a copy of `values` into `dst`, ordered after everything recorded before.
+    pub(crate) fn upload(&mut self, gpu: &Gpu, values: &[f32], dst: &wgpu::Buffer) {
+        let bytes: &[u8] = bytemuck::cast_slice(values);
+        let staging = gpu.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("ferronet upload"), contents: bytes, usage: wgpu::BufferUsages::COPY_SRC });
+        self.encoder(gpu).copy_buffer_to_buffer(&staging, 0, dst, 0, bytes.len() as u64);
+        self.count(gpu);
+    }
+
+    /// Record a copy of `bytes` bytes between two buffers.
+    pub(crate) fn copy(&mut self, gpu: &Gpu, src: &wgpu::Buffer, src_offset: u64, dst: &wgpu::Buffer, dst_offset: u64, bytes: u64) {
+        if bytes > 0 {
+            self.encoder(gpu).copy_buffer_to_buffer(src, src_offset, dst, dst_offset, bytes);
+            self.count(gpu);
+        }
+    }
+
+    /// Record one compute dispatch. `params` go to binding 0; `buffers` to bindings 1, 2, ...
+    pub(crate) fn dispatch(&mut self, gpu: &Gpu, pipeline: &wgpu::ComputePipeline, params: &[u32], buffers: &[&wgpu::Buffer], groups: [u32; 3]) {
+        if groups.contains(&0) {
+            return;
+        }
+        let params = gpu.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("ferronet params"),
+            contents: bytemuck::cast_slice(if params.is_empty() { &[0u32] } else { params }),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() }];
+        entries.extend(buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.as_entire_binding() }));
+        let layout = pipeline.get_bind_group_layout(0);
+        let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &layout, entries: &entries });
+        {
+            let mut pass = self.encoder(gpu).begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }
+        self.count(gpu);
+    }
+
+    fn count(&mut self, gpu: &Gpu) {
+        self.pending += 1;
+        if self.pending >= MAX_PENDING {
+            self.submit(gpu);
+        }
+    }
+
+    /// Submit what was recorded (no wait).
+    pub(crate) fn submit(&mut self, gpu: &Gpu) {
+        if let Some(encoder) = self.encoder.take() {
+            gpu.queue.submit([encoder.finish()]);
+            self.pending = 0;
+            self.submits += 1;
+        }
+    }
+}
+
+/// Submit everything recorded and read `len` f32 values from element `start` of `src`.
+pub(crate) fn read_back(gpu: &Arc<Gpu>, op: &str, src: &wgpu::Buffer, start: usize, len: usize) -> Result<Vec<f32>> {
+    let bytes = (len * 4) as u64;
+    let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("ferronet read-back"),
+        size: bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    {
+        let mut rec = gpu.recorder.lock();
+        rec.copy(gpu, src, (start * 4) as u64, &staging, 0, bytes);
+        rec.submit(gpu);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = tx.send(r);
+    });
+    let fail = |why: String| Error::Device { op: op.to_string(), expected: "a GPU read-back".to_string(), got: why };
+    gpu.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| fail(e.to_string()))?;
+    gpu.take_device_error(op)?;
+    rx.recv().map_err(|e| fail(e.to_string()))?.map_err(|e| fail(e.to_string()))?;
+    let out = {
+        let view = staging.get_mapped_range(..).map_err(|e| fail(e.to_string()))?;
+        view.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    };
+    staging.unmap();
+    Ok(out)
+}
+
+/// Submit everything recorded and wait for it (benchmarks time kernels with this).
+pub fn synchronize(gpu: &Gpu) -> Result<()> {
+    gpu.recorder.lock().submit(gpu);
+    gpu.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Device { op: "synchronize".into(), expected: "a GPU that finishes".into(), got: e.to_string() })?;
+    gpu.take_device_error("synchronize")
+}

@@ -1,0 +1,68 @@
+// C[b] = A[b] @ B[b] (+ C[b] when ACCUMULATE): a 64x64 output tile per workgroup of 16x16
+// threads, each thread a 4x4 block of registers; K in steps of 16 through workgroup memory.
+// A and B are read through offsets and (row, column, batch) strides, so transposed operands
+// need no copy. C is row-major (M, N) per batch, batch stride M*N.
+// Params: M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate.
+
+@group(0) @binding(0) var<storage, read> p: array<u32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+
+var<workgroup> a_tile: array<f32, 1024>;  // [k][m], 16 x 64
+var<workgroup> b_tile: array<f32, 1024>;  // [k][n], 16 x 64
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let M = p[0]; let N = p[1]; let K = p[2];
+    let a_base = p[3] + wid.z * p[6];
+    let b_base = p[7] + wid.z * p[10];
+    let row0 = wid.y * 64u;
+    let col0 = wid.x * 64u;
+    var acc: array<f32, 16>;
+    for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+    for (var k0 = 0u; k0 < K; k0 += 16u) {
+        for (var e = 0u; e < 4u; e++) {
+            let idx = li + e * 256u;
+            // A tile: 64 rows x 16 k; consecutive threads walk k (A's contiguous axis when row-major).
+            let ar = idx / 16u;
+            let ak = idx % 16u;
+            var av = 0.0;
+            if (row0 + ar < M && k0 + ak < K) { av = a[a_base + (row0 + ar) * p[4] + (k0 + ak) * p[5]]; }
+            a_tile[ak * 64u + ar] = av;
+            // B tile: 16 k x 64 columns; consecutive threads walk columns.
+            let bk = idx / 64u;
+            let bc = idx % 64u;
+            var bv = 0.0;
+            if (k0 + bk < K && col0 + bc < N) { bv = b[b_base + (k0 + bk) * p[8] + (col0 + bc) * p[9]]; }
+            b_tile[bk * 64u + bc] = bv;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < 16u; kk++) {
+            var av: array<f32, 4>;
+            var bv: array<f32, 4>;
+            for (var i = 0u; i < 4u; i++) {
+                av[i] = a_tile[kk * 64u + lid.y * 4u + i];
+                bv[i] = b_tile[kk * 64u + lid.x * 4u + i];
+            }
+            for (var i = 0u; i < 4u; i++) {
+                for (var j = 0u; j < 4u; j++) {
+                    acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    let c_base = wid.z * M * N;
+    for (var i = 0u; i < 4u; i++) {
+        let r = row0 + lid.y * 4u + i;
+        if (r >= M) { continue; }
+        for (var j = 0u; j < 4u; j++) {
+            let col = col0 + lid.x * 4u + j;
+            if (col < N) {
+                let at = c_base + r * N + col;
+                if (p[11] != 0u) { c[at] = c[at] + acc[i * 4u + j]; } else { c[at] = acc[i * 4u + j]; }
+            }
+        }
+    }
+}
