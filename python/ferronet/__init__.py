@@ -18,6 +18,7 @@ _os.environ.setdefault("MIMALLOC_PURGE_DELAY", "-1")
 from ferronet import (  # noqa: E402
     activations,
     callbacks,
+    config,
     datasets,
     distribute,
     errors,
@@ -34,12 +35,13 @@ from ferronet import (  # noqa: E402
     utils,
 )
 from ferronet._core import Tensor, __version__  # noqa: E402
+from ferronet.config import device  # noqa: E402
 from ferronet._grad_mode import enable_grad, no_grad  # noqa: E402
 from ferronet.layers import Input  # noqa: E402
 from ferronet.models import Sequential  # noqa: E402
 
 __all__ = [
-    "Tensor", "tensor", "no_grad", "enable_grad", "Sequential", "Input", "activations", "callbacks",
+    "Tensor", "tensor", "no_grad", "enable_grad", "Sequential", "Input", "activations", "callbacks", "config", "device",
     "datasets", "distribute", "errors", "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "regularizers", "saving",
     "plot", "utils", "__version__",
 ]

@@ -2,6 +2,7 @@
 //! the engine, map errors. Every op call on tensors goes through `convert::to_tensor`.
 
 mod convert;
+mod device;
 mod distribute;
 mod error;
 mod io;
@@ -19,6 +20,7 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     error::register(m)?;
     tensor::register(m)?;
+    device::register(m)?;
     ops::register(m)?;
     layer::register(m)?;
     recurrent::register(m)?;

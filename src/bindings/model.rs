@@ -170,7 +170,7 @@ fn finish<T>(result: Result<T>, hook: PyHook) -> PyResult<T> {
 impl PyModel {
     #[new]
     fn new(layers: Vec<PyRef<'_, PyLayer>>) -> Self {
-        PyModel { sequential: Sequential { layers: layers.iter().map(|l| l.inner.clone()).collect() }, compiled: Mutex::new(None), grad_norms: Arc::default() }
+        PyModel { sequential: Sequential::new(layers.iter().map(|l| l.inner.clone()).collect()), compiled: Mutex::new(None), grad_norms: Arc::default() }
     }
 
     /// Set loss, metrics (`[(log name, kind, config)]`) and optimizer.
@@ -200,7 +200,16 @@ impl PyModel {
     #[pyo3(signature = (x, training = false, seed = 0))]
     fn __call__(&self, py: Python<'_>, x: &Bound<'_, PyAny>, training: bool, seed: u64) -> PyResult<PyTensor> {
         let x = to_tensor(x, "model")?;
-        Ok(PyTensor::wrap(detached(py, || self.sequential.forward(&x, &mut ForwardContext::new(training, &mut Rng::new(seed))))?))
+        Ok(PyTensor::wrap(detached(py, || {
+            let x = x.to_device(self.sequential.device())?;
+            self.sequential.forward(&x, &mut ForwardContext::new(training, &mut Rng::new(seed)))
+        })?))
+    }
+
+    /// Where batches go (`"cpu"` or `"gpu"`); the Python model moves the weights there first.
+    fn set_device(&self, device: &str) -> PyResult<()> {
+        *self.sequential.device.lock() = crate::tensor::Device::parse(device)?;
+        Ok(())
     }
 
     /// One training epoch; returns the epoch's logs. `callback(step, logs)` returning True stops.

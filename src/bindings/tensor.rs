@@ -234,6 +234,19 @@ impl PyTensor {
     }
 
     /// A new leaf sharing these values, cut from the graph.
+    /// This tensor on `device` (`"cpu"` or `"gpu"`): itself when already there, else a copy that
+    /// gradients flow back through.
+    fn to(&self, py: Python<'_>, device: &str) -> PyResult<PyTensor> {
+        let d = crate::tensor::Device::parse(device)?;
+        Ok(PyTensor::wrap(detached(py, || self.inner.to_device(d))?))
+    }
+
+    /// Move a variable's values to `device` in place (every handle to it follows).
+    fn _move_to(&self, py: Python<'_>, device: &str) -> PyResult<()> {
+        let d = crate::tensor::Device::parse(device)?;
+        detached(py, || self.inner.move_to(d))
+    }
+
     fn detach(&self) -> PyTensor {
         PyTensor::wrap(self.inner.detach())
     }

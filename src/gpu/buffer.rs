@@ -72,9 +72,6 @@ impl GpuBuffer {
         self.buffer.as_ref().expect("present until drop")
     }
 
-    pub(crate) fn gpu(&self) -> &'static Arc<Gpu> {
-        self.gpu
-    }
 }
 
 impl Drop for GpuBuffer {

@@ -49,7 +49,7 @@ impl LossKind {
                 let values = m.to_vec();
                 let valid: f32 = values.iter().sum();
                 let scale = count / (valid + 1e-7);
-                ops::mul(&per_sample, &Tensor::from_vec(values.iter().map(|v| v * scale).collect(), m.shape())?)?
+                ops::mul(&per_sample, &Tensor::from_vec_on(values.iter().map(|v| v * scale).collect(), m.shape(), per_sample.device())?)?
             }
             _ => per_sample,
         };

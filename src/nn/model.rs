@@ -13,14 +13,25 @@ use crate::autograd::{self, NoGradGuard};
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 use std::sync::Arc;
 
 pub struct Sequential {
     pub layers: Vec<Arc<dyn Layer>>,
+    /// Where batches are placed; whoever sets it moves the weights there too.
+    pub device: parking_lot::Mutex<Device>,
 }
 
 impl Sequential {
+    pub fn new(layers: Vec<Arc<dyn Layer>>) -> Self {
+        Sequential { layers, device: parking_lot::Mutex::new(Device::Cpu) }
+    }
+
+    /// Where batches go.
+    pub fn device(&self) -> Device {
+        *self.device.lock()
+    }
+
     pub fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
         let (y, _mask) = super::layers::run_chain(&self.layers, x, ctx)?;
         Ok(y)
@@ -118,13 +129,14 @@ impl<'a> Dataset<'a> {
         Ok(Dataset { x, x_row: x_shape[1..].to_vec(), y, y_row: y_shape[1..].to_vec(), weights, n })
     }
 
-    fn batch(&self, indices: &[usize]) -> Result<(Tensor, Tensor, Option<Tensor>)> {
+    /// The samples at `indices`, as tensors on `device`.
+    fn batch(&self, indices: &[usize], device: Device) -> Result<(Tensor, Tensor, Option<Tensor>)> {
         let xr: usize = self.x_row.iter().product();
         let yr: usize = self.y_row.iter().product();
-        let x = Tensor::from_vec(gather(self.x, xr, indices), &with_batch(indices.len(), &self.x_row))?;
-        let y = Tensor::from_vec(gather(self.y, yr, indices), &with_batch(indices.len(), &self.y_row))?;
+        let x = Tensor::from_vec_on(gather(self.x, xr, indices), &with_batch(indices.len(), &self.x_row), device)?;
+        let y = Tensor::from_vec_on(gather(self.y, yr, indices), &with_batch(indices.len(), &self.y_row), device)?;
         let w = match self.weights {
-            Some(w) => Some(Tensor::from_vec(indices.iter().map(|&i| w[i]).collect(), &[indices.len()])?),
+            Some(w) => Some(Tensor::from_vec_on(indices.iter().map(|&i| w[i]).collect(), &[indices.len()], device)?),
             None => None,
         };
         Ok((x, y, w))
@@ -242,7 +254,7 @@ impl Compiled {
         let steps = data.n.div_ceil(batch_size.max(1));
         for (step, indices) in order.chunks(batch_size.max(1)).enumerate() {
             // Across ranks `indices` is the global batch; this rank trains on its shard of it.
-            let (x, y, w) = data.batch(self.data_parallel.as_ref().map_or(indices, |dp| dp.shard(indices)))?;
+            let (x, y, w) = data.batch(self.data_parallel.as_ref().map_or(indices, |dp| dp.shard(indices)), model.device())?;
             let value = self.train_step(model, &x, &y, w.as_ref(), rng)?;
             loss.update(value as f64, indices.len() as f64);
             if hook.batch_end(step, &logs_of(&loss, &self.metrics), step + 1 == steps)? {
@@ -259,7 +271,7 @@ impl Compiled {
         let mut loss = MeanTracker::default();
         let steps = data.n.div_ceil(batch_size.max(1));
         for (step, indices) in order.chunks(batch_size.max(1)).enumerate() {
-            let (x, y, w) = data.batch(indices)?;
+            let (x, y, w) = data.batch(indices, model.device())?;
             let value = self.test_step(model, &x, &y, w.as_ref(), rng)?;
             loss.update(value as f64, indices.len() as f64);
             if hook.batch_end(step, &logs_of(&loss, &self.metrics), step + 1 == steps)? {
@@ -273,7 +285,7 @@ impl Compiled {
     pub fn single_batch(&mut self, model: &Sequential, data: &Dataset<'_>, train: bool, rng: &mut Rng) -> Result<Logs> {
         self.reset_metrics();
         let indices: Vec<usize> = (0..data.n).collect();
-        let (x, y, w) = data.batch(&indices)?;
+        let (x, y, w) = data.batch(&indices, model.device())?;
         let value = if train { self.train_step(model, &x, &y, w.as_ref(), rng)? } else { self.test_step(model, &x, &y, w.as_ref(), rng)? };
         let mut loss = MeanTracker::default();
         loss.update(value as f64, 1.0);
@@ -292,10 +304,10 @@ pub fn predict(model: &Sequential, x: &[f32], x_shape: &[usize], batch_size: usi
     for step in 0..steps {
         let start = step * batch_size;
         let end = (start + batch_size).min(n);
-        let xb = Tensor::from_vec(x[start * row..end * row].to_vec(), &with_batch(end - start, &x_shape[1..]))?;
+        let xb = Tensor::from_vec_on(x[start * row..end * row].to_vec(), &with_batch(end - start, &x_shape[1..]), model.device())?;
         let y = model.forward(&xb, &mut ForwardContext::new(false, rng))?;
         out_row.get_or_insert_with(|| y.shape()[1..].to_vec());
-        out.extend_from_slice(y.cpu_values().as_slice());
+        out.extend_from_slice(y.try_cpu_values()?.as_slice());
         if hook.batch_end(step, &Vec::new(), step + 1 == steps)? {
             break;
         }

@@ -11,6 +11,9 @@ use crate::tensor::Tensor;
 /// `Value` for an empty list; `Shape` when ranks or the other axes differ; `Axis` when `axis`
 /// is out of range.
 pub fn concat(tensors: &[&Tensor], axis: isize) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu("concatenate", tensors, |t| concat(&t.iter().collect::<Vec<_>>(), axis))? {
+        return Ok(out);
+    }
     let first = tensors.first().ok_or_else(|| Error::value("concatenate", "at least one tensor", "none"))?;
     super::same_device("concatenate", tensors)?;
     let axis = normalize_axis("concatenate", axis, first.ndim())?;

@@ -157,12 +157,22 @@ fn check_bias(op: &str, bias: Option<&Tensor>, channels: usize) -> Result<()> {
     }
 }
 
+/// The operand list of a convolution (the bias only when there is one).
+fn with_bias<'a>(x: &'a Tensor, kernel: &'a Tensor, bias: Option<&'a Tensor>) -> Vec<&'a Tensor> {
+    let mut v = vec![x, kernel];
+    v.extend(bias);
+    v
+}
+
 /// `activation(conv(x, kernel) + bias)` on NHWC `x` with a (kh, kw, C/groups, out) kernel.
 ///
 /// # Errors
 /// `Shape` when the ranks, channel counts, groups or bias do not fit, or a 'valid' kernel is
 /// larger than the input; `Value` for zero strides, dilation or kernel size.
 pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, activation: DenseActivation) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu("conv2d", &with_bias(x, kernel, bias), |t| conv2d(&t[0], &t[1], t.get(2), spec, activation))? {
+        return Ok(out);
+    }
     let op = "conv2d";
     let geo = geometry(op, x.shape(), kernel.shape(), spec)?;
     check_bias(op, bias, geo.out_c)?;
@@ -191,6 +201,9 @@ pub fn transpose_length(input: usize, kernel: usize, stride: usize, dilation: us
 /// # Errors
 /// As `conv2d`, and `Shape` when the requested output size does not map back onto `x`.
 pub fn conv2d_transpose(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, output_padding: Option<[usize; 2]>, activation: DenseActivation) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu("conv2d_transpose", &with_bias(x, kernel, bias), |t| conv2d_transpose(&t[0], &t[1], t.get(2), spec, output_padding, activation))? {
+        return Ok(out);
+    }
     let op = "conv2d_transpose";
     if x.ndim() != 4 || kernel.ndim() != 4 || x.shape()[3] != kernel.shape()[3] {
         return Err(Error::shape(op, "a 4-D input whose channels match the kernel's last axis", format!("input {} and kernel {}", fmt_shape(x.shape()), fmt_shape(kernel.shape()))));

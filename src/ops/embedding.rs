@@ -13,6 +13,9 @@ use crate::tensor::Tensor;
 /// `Shape` when the table is not 2-D; `Value` when an index is not a whole number in
 /// `[0, table rows)`.
 pub fn embedding(op: &str, indices: &Tensor, table: &Tensor) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu("embedding", &[indices, table], |t| embedding(op, &t[0], &t[1]))? {
+        return Ok(out);
+    }
     if table.ndim() != 2 {
         return Err(Error::shape(op, "a 2-D embedding table (input_dim, output_dim)", fmt_shape(table.shape())));
     }

@@ -36,6 +36,9 @@ fn elementwise_loss(
     y_pred: &Tensor,
     f: impl Fn(f32, f32) -> (f32, f32, f32) + Send + Sync + Copy + 'static,
 ) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu(op, &[y_true, y_pred], |t| elementwise_loss(op, &t[0], &t[1], f))? {
+        return Ok(out);
+    }
     let (rows, width) = check_same(op, y_true, y_pred)?;
     let (tv, pv) = (y_true.cpu_values(), y_pred.cpu_values());
     let (t, p) = (tv.as_slice(), pv.as_slice());
@@ -102,6 +105,9 @@ pub fn huber(y_true: &Tensor, y_pred: &Tensor, delta: f32) -> Result<Tensor> {
 /// # Errors
 /// `Value` when `label_smoothing` is outside [0, 1].
 pub fn binary_crossentropy(y_true: &Tensor, y_pred: &Tensor, from_logits: bool, label_smoothing: f32) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu("binary_crossentropy", &[y_true, y_pred], |t| binary_crossentropy(&t[0], &t[1], from_logits, label_smoothing))? {
+        return Ok(out);
+    }
     check_smoothing("binary_crossentropy", label_smoothing)?;
     let ls = label_smoothing;
     if from_logits {
@@ -177,6 +183,9 @@ fn categorical_rows(t: &[f32], p: &[f32], rows: usize, width: usize, from_logits
 /// # Errors
 /// `Shape` when the shapes differ; `Value` for a bad `label_smoothing`.
 pub fn categorical_crossentropy(y_true: &Tensor, y_pred: &Tensor, from_logits: bool, label_smoothing: f32) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu("categorical_crossentropy", &[y_true, y_pred], |t| categorical_crossentropy(&t[0], &t[1], from_logits, label_smoothing))? {
+        return Ok(out);
+    }
     check_smoothing("categorical_crossentropy", label_smoothing)?;
     let (rows, width) = check_same("categorical_crossentropy", y_true, y_pred)?;
     let mut t = y_true.to_vec();
@@ -201,6 +210,9 @@ pub fn categorical_crossentropy(y_true: &Tensor, y_pred: &Tensor, from_logits: b
 /// `Shape` when the label count differs from the number of rows; `Value` for a label outside
 /// `[0, classes)`.
 pub fn sparse_categorical_crossentropy(labels: &[i64], y_pred: &Tensor, from_logits: bool) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu("sparse_categorical_crossentropy", &[y_pred], |t| sparse_categorical_crossentropy(labels, &t[0], from_logits))? {
+        return Ok(out);
+    }
     let op = "sparse_categorical_crossentropy";
     if y_pred.ndim() == 0 {
         return Err(Error::shape(op, "y_pred with a class axis", "()"));

@@ -73,6 +73,15 @@ pub fn cpu_fallbacks() -> Vec<(&'static str, u64)> {
     FALLBACKS.lock().clone()
 }
 
+/// Count one CPU fallback of `op`.
+pub(crate) fn count_fallback(op: &'static str) {
+    let mut seen = FALLBACKS.lock();
+    match seen.iter_mut().find(|(name, _)| *name == op) {
+        Some((_, n)) => *n += 1,
+        None => seen.push((op, 1)),
+    }
+}
+
 /// Run an op that has no GPU kernel yet on GPU operands: they move to the CPU (differentiably, so
 /// gradients move back), `f` runs there, and its result moves to the GPU. `None` when no operand is
 /// on the GPU (the caller runs its CPU path). Counted in `cpu_fallbacks`.
@@ -80,13 +89,7 @@ pub(crate) fn via_cpu(op: &'static str, inputs: &[&Tensor], f: impl FnOnce(&[Ten
     if !on_gpu(inputs) {
         return Ok(None);
     }
-    {
-        let mut seen = FALLBACKS.lock();
-        match seen.iter_mut().find(|(name, _)| *name == op) {
-            Some((_, n)) => *n += 1,
-            None => seen.push((op, 1)),
-        }
-    }
+    count_fallback(op);
     let moved = inputs.iter().map(|t| t.to_device(Device::Cpu)).collect::<Result<Vec<_>>>()?;
     Ok(Some(f(&moved)?.to_device(Device::Gpu)?))
 }

@@ -4,7 +4,7 @@
 use super::record;
 use crate::error::{Error, Result};
 use crate::tensor::shape::{fmt_shape, normalize_axis};
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 
 /// `(outer, channels, inner)` around `axis`.
 fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
@@ -54,6 +54,18 @@ pub fn batch_norm(
     axis: isize,
     epsilon: f32,
 ) -> Result<(Tensor, Option<BatchStats>)> {
+    if super::on_gpu(&[x]) {
+        // No GPU kernel yet: the operands visit the CPU (differentiably), the output returns.
+        let cpu = |t: &Tensor| t.to_device(Device::Cpu);
+        let (xc, gc, bc) = (cpu(x)?, gamma.map(cpu).transpose()?, beta.map(cpu).transpose()?);
+        let mc = match moving {
+            Some((m, v)) => Some((cpu(m)?, cpu(v)?)),
+            None => None,
+        };
+        super::count_fallback("batch_normalization");
+        let (y, stats) = batch_norm(&xc, gc.as_ref(), bc.as_ref(), mc.as_ref().map(|(m, v)| (m, v)), axis, epsilon)?;
+        return Ok((y.to_device(Device::Gpu)?, stats));
+    }
     let op = "batch_normalization";
     let axis = normalize_axis(op, axis, x.ndim())?;
     let (outer, channels, inner) = split(x.shape(), axis);
@@ -145,6 +157,15 @@ pub fn batch_norm(
 /// # Errors
 /// `Shape` when gamma or beta do not match the last axis.
 pub fn layer_norm(x: &Tensor, gamma: Option<&Tensor>, beta: Option<&Tensor>, epsilon: f32) -> Result<Tensor> {
+    let mut operands = vec![x];
+    operands.extend(gamma);
+    operands.extend(beta);
+    if let Some(out) = super::via_cpu("layer_normalization", &operands, |t| {
+        let mut rest = t[1..].iter();
+        layer_norm(&t[0], gamma.and_then(|_| rest.next()), beta.and_then(|_| rest.next()), epsilon)
+    })? {
+        return Ok(out);
+    }
     let op = "layer_normalization";
     if x.ndim() == 0 {
         return Err(Error::shape(op, "an input with at least one axis", "()"));

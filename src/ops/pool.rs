@@ -19,6 +19,9 @@ pub enum PoolKind {
 /// `Shape` for a non-4-D input or a 'valid' window larger than the input; `Value` for zero
 /// sizes or strides.
 pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu("pool2d", &[x], |t| pool2d(&t[0], kind, pool, strides, padding))? {
+        return Ok(out);
+    }
     let op = if kind == PoolKind::Max { "max_pool" } else { "average_pool" };
     if x.ndim() != 4 {
         return Err(Error::shape(op, "a 4-D input (batch, height, width, channels)", fmt_shape(x.shape())));

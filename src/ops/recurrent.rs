@@ -7,7 +7,7 @@ use super::record;
 use crate::cpu::recurrent::{self, Cell, Problem, StateGrad};
 use crate::error::{Error, Result};
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 
 /// The tensors of a recurrent op. `mask` (B, T) and `recurrent_dropout` (B, U) are constants.
 pub struct RecurrentInputs<'a> {
@@ -79,6 +79,16 @@ fn reverse_time(v: &[f32], batch: usize, steps: usize, width: usize) -> Vec<f32>
 /// last step's states (B, W): a layer that returns only its final output then needs no
 /// (B, T, W) gradient buffer, mostly zeros, in its backward pass.
 pub fn recurrent(op: &str, cell: Cell, inputs: RecurrentInputs<'_>, go_backwards: bool, last_only: bool) -> Result<Tensor> {
+    if super::on_gpu(&[inputs.x, inputs.kernel]) {
+        // No GPU kernel yet: every operand visits the CPU (differentiably), the states return.
+        let cpu = |t: &Tensor| t.to_device(Device::Cpu);
+        let opt = |t: Option<&Tensor>| t.map(cpu).transpose();
+        let (x, k, rk) = (cpu(inputs.x)?, cpu(inputs.kernel)?, cpu(inputs.recurrent_kernel)?);
+        let (b, h0, c0, m, rd) = (opt(inputs.bias)?, opt(inputs.h0)?, opt(inputs.c0)?, opt(inputs.mask)?, opt(inputs.recurrent_dropout)?);
+        super::count_fallback("recurrent");
+        let on_cpu = RecurrentInputs { x: &x, kernel: &k, recurrent_kernel: &rk, bias: b.as_ref(), h0: h0.as_ref(), c0: c0.as_ref(), mask: m.as_ref(), recurrent_dropout: rd.as_ref() };
+        return recurrent(op, cell, on_cpu, go_backwards, last_only)?.to_device(Device::Gpu);
+    }
     let RecurrentInputs { x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout } = inputs;
     if x.ndim() != 3 {
         return Err(Error::shape(op, "a 3-D input (batch, timesteps, features)", fmt_shape(x.shape())));

@@ -15,6 +15,9 @@ fn check_4d(op: &str, x: &Tensor) -> Result<[usize; 4]> {
 
 /// Pad height by (top, bottom) and width by (left, right) zeros.
 pub fn zero_pad2d(x: &Tensor, top: usize, bottom: usize, left: usize, right: usize) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu("zero_pad2d", &[x], |t| zero_pad2d(&t[0], top, bottom, left, right))? {
+        return Ok(out);
+    }
     let [n, h, w, c] = check_4d("zero_padding", x)?;
     let (oh, ow) = (h + top + bottom, w + left + right);
     let xv = x.to_vec();
@@ -44,6 +47,9 @@ pub fn zero_pad2d(x: &Tensor, top: usize, bottom: usize, left: usize, right: usi
 
 /// Repeat every pixel `sh` times down and `sw` times across.
 pub fn upsample_nearest2d(x: &Tensor, sh: usize, sw: usize) -> Result<Tensor> {
+    if let Some(out) = super::via_cpu("upsample_nearest2d", &[x], |t| upsample_nearest2d(&t[0], sh, sw))? {
+        return Ok(out);
+    }
     let [n, h, w, c] = check_4d("upsampling", x)?;
     if sh == 0 || sw == 0 {
         return Err(Error::value("upsampling", "sizes of at least 1", format!("({sh}, {sw})")));

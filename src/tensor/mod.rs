@@ -375,6 +375,36 @@ impl Tensor {
         }
     }
 
+    /// Move this tensor's values to `device` in place: the same tensor (same id, gradient flag,
+    /// and every handle to it) now lives there. What a model does to its weights when it is
+    /// placed on a device.
+    ///
+    /// # Errors
+    /// `Value` for a view; `Device` when the GPU is missing or too small.
+    pub fn move_to(&self, device: Device) -> Result<()> {
+        if self.device() == device {
+            return Ok(());
+        }
+        let layout = &self.0.layout;
+        let mut guard = self.0.storage.write();
+        if !layout.is_contiguous() || layout.offset != 0 || guard.len() != layout.numel() {
+            return Err(Error::value("move_to", "a contiguous tensor that owns its buffer", "a view"));
+        }
+        let storage = match (&**guard, device) {
+            (Storage::Cpu(b), Device::Gpu) => Storage::Gpu(crate::gpu::GpuBuffer::upload("to(gpu)", b.as_slice())?),
+            (Storage::Gpu(b), Device::Cpu) => Storage::from_vec(b.download("to(cpu)")?),
+            _ => return Ok(()),
+        };
+        *guard = Arc::new(storage);
+        drop(guard);
+        // A gradient left from before the move would mix devices in the next update.
+        let mut grad = self.0.grad.lock();
+        if let Some(g) = grad.take() {
+            *grad = Some(g.to_device(device)?);
+        }
+        Ok(())
+    }
+
     /// Replace the values (same shape), e.g. `set_weights`.
     ///
     /// # Errors

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ferronet import _core, _random, distribute, losses, metrics as metrics_module, optimizers
+from ferronet import _core, _random, config, distribute, losses, metrics as metrics_module, optimizers
 from ferronet._naming import unique_name
 from ferronet.layers.input_layer import InputLayer
 from ferronet.layers.layer import Layer
@@ -15,6 +15,8 @@ class Sequential:
     Args:
         layers: a list of layers (optionally starting with `ferronet.Input(shape)`).
         name: default "sequential", "sequential_1", ...
+        device: "cpu" or "gpu" for this model (default: `ferronet.config.get_device()` when it
+            runs). A GPU request without an adapter warns once and runs on the CPU.
 
     Example:
     >>> import ferronet as fn
@@ -23,8 +25,10 @@ class Sequential:
     10
     """
 
-    def __init__(self, layers=None, trainable=True, name=None):
+    def __init__(self, layers=None, trainable=True, name=None, device=None):
         self.name = name or unique_name("sequential")
+        self._device = None if device is None else config.canonical(device)
+        self._placed_on = None  # where the weights and the engine's batches are (None: not yet placed)
         self.trainable = trainable
         self._layers = []
         self._input_layer = None
@@ -139,7 +143,24 @@ class Sequential:
         if self._engine_model is None:
             self._engine_model = _core.Model([layer._engine_layer() for layer in self._layers])
             self._resolved_metrics = None
+            self._placed_on = None  # a new engine model: place its weights and batches
+        self._place()
         return self._engine_model
+
+    @property
+    def device(self):
+        """The device this model runs on now ("cpu" or "gpu")."""
+        return config.resolve(self._device) if self._device is not None else config.get_device()
+
+    def _place(self):
+        """Move the weights (in place: every handle follows) and the engine's batches to `device`."""
+        target = self.device
+        if target != self._placed_on:
+            for layer in self._layers:
+                for t in layer._ordered_weights():
+                    t._move_to(target)
+            self._engine_model.set_device(target)
+            self._placed_on = target
 
     # ---- weights --------------------------------------------------------------------------
     @property
@@ -182,8 +203,11 @@ class Sequential:
 
     # ---- compile --------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
-                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
-        """Configure training: an optimizer, a loss and metrics, by name or object."""
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, device=None):
+        """Configure training: an optimizer, a loss and metrics, by name or object.
+        `device`: "cpu" or "gpu" for this model (as `Sequential(device=)`)."""
+        if device is not None:
+            self._device = config.canonical(device)
         if loss is None:
             raise ValueError(f"{self.name}: compile() needs a loss")
         if loss_weights is not None or weighted_metrics:

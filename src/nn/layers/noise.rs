@@ -90,7 +90,7 @@ impl Layer for Noise {
             return Ok(x.clone());
         }
         let shape = self.mask_shape(x)?;
-        let noise = Tensor::from_vec(self.sample(shape.iter().product(), ctx.rng), &shape)?;
+        let noise = Tensor::from_vec_on(self.sample(shape.iter().product(), ctx.rng), &shape, x.device())?;
         match self.kind {
             NoiseKind::GaussianNoise { .. } => ops::add(x, &noise),
             _ => ops::mul(x, &noise),

@@ -158,14 +158,14 @@ impl Recurrent {
         let output = if o.return_sequences {
             let h = if self.state_count() == 2 { ops::slice(&seq, &[all(batch), all(steps), cols(0, units)])? } else { seq };
             match output_mask {
-                Some(om) => ops::mul(&h, &Tensor::from_vec(om, &[batch, steps, 1])?)?,
+                Some(om) => ops::mul(&h, &Tensor::from_vec_on(om, &[batch, steps, 1], h.device())?)?,
                 None => h,
             }
         } else {
             match output_mask {
                 Some(om) => {
                     let last: Vec<f32> = om.chunks(steps).map(|row| row[steps - 1]).collect();
-                    ops::mul(&states[0], &Tensor::from_vec(last, &[batch, 1])?)?
+                    ops::mul(&states[0], &Tensor::from_vec_on(last, &[batch, 1], states[0].device())?)?
                 }
                 None => states[0].clone(),
             }
