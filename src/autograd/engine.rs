@@ -33,9 +33,9 @@ pub fn backward(root: &Tensor, grad_output: Option<Tensor>, retain_graph: bool) 
             }
             // A copy: the seed can flow unchanged into a leaf's .grad (through add, reshape, ...),
             // and it may borrow the caller's NumPy array, which they are free to mutate later.
-            Tensor::from_vec(g.to_vec(), g.shape())?
+            Tensor::from_vec_on(g.try_cpu_values()?.into_vec(), g.shape(), root.device())?
         }
-        None if root.numel() == 1 => Tensor::full(root.shape(), 1.0),
+        None if root.numel() == 1 => Tensor::full(root.shape(), 1.0).to_device(root.device())?,
         None => return Err(Error::NonScalarBackward { shape: fmt_shape(root.shape()) }),
     };
     let _no_grad = NoGradGuard::new();
@@ -53,6 +53,9 @@ pub fn backward(root: &Tensor, grad_output: Option<Tensor>, retain_graph: bool) 
                     if !input.requires_grad() {
                         continue;
                     }
+                    // A gradient lives where its tensor lives (a rule may build it elsewhere, e.g.
+                    // a host-side scatter for a GPU view).
+                    let g = g.to_device(input.device())?;
                     match grads.remove(&input.id()) {
                         Some(prev) => grads.insert(input.id(), ops::add(&prev, &g)?),
                         None => grads.insert(input.id(), g),

@@ -1,0 +1,54 @@
+//! The tiled GEMM kernel (batched, strided operands).
+
+use super::{buffer_of, launch, pipeline, raw, u32_of};
+use crate::error::{Error, Result};
+use crate::gpu::buffer::GpuBuffer;
+use crate::gpu::context::gpu;
+use crate::tensor::Tensor;
+use super::fill_buffer;
+
+/// A matrix operand: a tensor read as `(rows, cols)` (per batch) through its layout's strides.
+pub struct MatView<'a> {
+    pub tensor: &'a Tensor,
+    pub offset: usize,
+    pub row_stride: isize,
+    pub col_stride: isize,
+    pub batch_stride: isize,
+}
+
+/// `c[b] = a[b] @ b[b]` for `batches` pairs of `(m, k) @ (k, n)`; row-major result per batch.
+pub fn gemm(op: &str, m: usize, n: usize, k: usize, batches: usize, a: &MatView<'_>, b: &MatView<'_>) -> Result<GpuBuffer> {
+    let gpu = gpu(op)?;
+    let (sa, sb) = (buffer_of(op, a.tensor)?, buffer_of(op, b.tensor)?);
+    let out = GpuBuffer::uninit(op, batches * m * n)?;
+    if m * n * batches == 0 {
+        return Ok(out);
+    }
+    let stride = |s: isize| u32::try_from(s).map_err(|_| Error::value(op, "non-negative strides on the GPU", s.to_string()));
+    let params = [
+        u32_of(op, "rows", m)?,
+        u32_of(op, "columns", n)?,
+        u32_of(op, "the inner size", k)?,
+        u32_of(op, "an offset", a.offset)?,
+        stride(a.row_stride)?,
+        stride(a.col_stride)?,
+        stride(a.batch_stride)?,
+        u32_of(op, "an offset", b.offset)?,
+        stride(b.row_stride)?,
+        stride(b.col_stride)?,
+        stride(b.batch_stride)?,
+        0,
+    ];
+    if k == 0 {
+        // An empty inner product is zero (the kernel would never write).
+        return fill_buffer(op, out, 0.0);
+    }
+    let pipeline = pipeline(gpu, "gemm", || include_str!("../shaders/gemm.wgsl").to_string());
+    let max = gpu.max_groups();
+    if batches as u64 > max as u64 || m.div_ceil(64) as u64 > max as u64 || n.div_ceil(64) as u64 > max as u64 {
+        return Err(Error::Device { op: op.to_string(), expected: format!("at most {max} tiles per grid axis"), got: format!("({batches}, {m}, {n})") });
+    }
+    launch(gpu, &pipeline, &params, &[raw(&sa), raw(&sb), out.raw()], [n.div_ceil(64) as u32, m.div_ceil(64) as u32, batches as u32]);
+    Ok(out)
+}
+
