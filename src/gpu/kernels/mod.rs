@@ -4,6 +4,7 @@
 
 mod elementwise;
 mod gemm;
+pub mod optimizer;
 mod reduce;
 
 pub use elementwise::elementwise;
