@@ -32,7 +32,7 @@ const REFRESH: Duration = Duration::from_millis(50);
 
 impl Hook for PyHook {
     fn wants_logs(&mut self, _step: usize, last: bool) -> bool {
-        self.every_batch || last || self.last_call.elapsed() >= REFRESH
+        self.callback.is_some() && (self.every_batch || last || self.last_call.elapsed() >= REFRESH)
     }
 
     fn batch_end(&mut self, step: usize, logs: &Logs, last: bool) -> Result<bool> {

@@ -195,7 +195,7 @@ impl Compiled {
             return Ok(());
         }
         let width = *y_pred.shape().last().unwrap_or(&1);
-        let (yv, pv) = (y.cpu_values(), y_pred.cpu_values());
+        let (yv, pv) = (y.try_cpu_values()?, y_pred.try_cpu_values()?);
         // One mask value per row of predictions, or none.
         let rows = mask.filter(|m| m.numel() * width == y_pred.numel()).map(|m| m.to_vec());
         for m in &mut self.metrics {
@@ -342,10 +342,11 @@ impl Compiled {
             if defer {
                 let (value, y_pred, mask) = self.train_step_on_device(model, &x, &y, w.as_ref(), rng)?;
                 pending.push(Pending { loss: value, samples: indices.len() as f64, y, y_pred, mask });
-                if !(hook.wants_logs(step, last) || pending.len() >= MAX_PENDING) {
-                    continue;
+                if hook.wants_logs(step, last) || pending.len() >= MAX_PENDING {
+                    self.settle(&mut pending, &mut loss)?;
                 }
-                self.settle(&mut pending, &mut loss)?;
+                // The hook still runs (Ctrl-C, stop requests); without settling, its logs are
+                // those of the last read-back.
             } else {
                 let value = self.train_step(model, &x, &y, w.as_ref(), rng)?;
                 loss.update(value as f64, indices.len() as f64);
@@ -373,10 +374,9 @@ impl Compiled {
                 let _no_grad = NoGradGuard::new();
                 let (y_pred, mask, value) = model.loss(&self.loss, &x, &y, w.as_ref(), &mut ForwardContext::new(false, rng))?;
                 pending.push(Pending { loss: value, samples: indices.len() as f64, y, y_pred, mask });
-                if !(hook.wants_logs(step, last) || pending.len() >= MAX_PENDING) {
-                    continue;
+                if hook.wants_logs(step, last) || pending.len() >= MAX_PENDING {
+                    self.settle(&mut pending, &mut loss)?;
                 }
-                self.settle(&mut pending, &mut loss)?;
             } else {
                 let value = self.test_step(model, &x, &y, w.as_ref(), rng)?;
                 loss.update(value as f64, indices.len() as f64);

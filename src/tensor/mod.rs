@@ -171,11 +171,11 @@ impl Tensor {
     }
 
     /// Values in row-major order (borrowed when contiguous). A GPU tensor is read back, which
-    /// waits for the GPU; a failed read-back (a lost device) gives NaNs here and its error at the
-    /// next GPU call. Use `try_cpu_values` where the error can be returned.
+    /// waits for the GPU; a failed read-back (a lost device) gives NaNs here, with the error on
+    /// stderr. The model loops, `.numpy()` and `.item()` use `try_cpu_values`, which returns it.
     pub fn cpu_values(&self) -> CpuValues {
         self.try_cpu_values().unwrap_or_else(|e| {
-            crate::gpu::context::report_error(&e);
+            eprintln!("ferronet: reading a GPU tensor failed ({e}); its values read as NaN");
             CpuValues::Gathered(vec![f32::NAN; self.numel()])
         })
     }
