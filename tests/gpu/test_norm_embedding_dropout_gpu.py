@@ -327,3 +327,47 @@ def test_model_with_dropout_trains_on_gpu_without_our_fallbacks():
     assert not OURS & set(fell_back), f"fell back to the CPU: {fell_back}"
     assert all(np.isfinite(history.history["loss"]))
     assert model.layers[3].moving_mean.device == "gpu"
+
+
+def test_training_step_records_without_read_back_on_gpu():
+    # BatchNormalization (moving statistics included), LayerNormalization and the noise layers
+    # record into the command stream: nothing is submitted until a value is read.
+    require_gpu()
+    x = fn.tensor(np.random.default_rng(4).normal(size=(33, 17)).astype(np.float32)).to("gpu").detach()
+    x.requires_grad = True
+    bn, ln = fn.layers.BatchNormalization(), fn.layers.LayerNormalization()
+    for layer in (bn, ln):
+        layer.build((None, 17))
+        for w in layer.weights:
+            on_device(w, "gpu")
+    fn.config.synchronize()
+    before = fn.config.memory_stats()["submits"]
+    y = fn.layers.GaussianDropout(0.2)(fn.layers.Dropout(0.3)(ln(bn(x, training=True)), training=True), training=True)
+    y = fn.layers.GaussianNoise(0.1)(y, training=True)
+    y.sum().backward()
+    assert fn.config.memory_stats()["submits"] == before
+    assert np.isfinite(x.grad.numpy()).all() and np.isfinite(bn.moving_mean.numpy()).all()
+
+
+def test_batch_norm_bad_input_on_gpu():
+    require_gpu()
+    x = fn.tensor(np.ones((4, 3), np.float32)).to("gpu")
+    layer = fn.layers.BatchNormalization()
+    layer.build((None, 3))  # weights left on the CPU: a mixed pair is an error, not a copy
+    with pytest.raises(fn.errors.DeviceError, match=r"^batch_normalization: expected all operands on gpu, got one on cpu"):
+        layer(x, training=True)
+    layer = fn.layers.BatchNormalization()
+    layer.build((None, 3))
+    layer.gamma = on_device(fn.tensor(np.ones(4, np.float32)), "gpu")
+    for w in (layer.beta, layer.moving_mean, layer.moving_variance):
+        on_device(w, "gpu")
+    with pytest.raises(fn.errors.ShapeError, match=rf"^{layer.name}: expected gamma of shape \(3,\), got \(4,\)"):
+        layer(x, training=True)
+
+
+def test_layer_norm_bad_input_on_gpu():
+    require_gpu()
+    layer = fn.layers.LayerNormalization()
+    layer.build((None, 5))
+    with pytest.raises(fn.errors.DeviceError, match=r"^layer_normalization: expected all operands on gpu, got one on cpu"):
+        layer(fn.tensor(np.ones((2, 5), np.float32)).to("gpu"))
