@@ -203,6 +203,39 @@ def test_dropout_seed_reproduces_masks_on_gpu():
     assert first.tobytes() == a.tobytes() and first.tobytes() != second.tobytes()  # a new mask per call
 
 
+U32, U64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
+
+
+def philox4x32_10(counter, key):
+    """Reference Philox-4x32-10 (Salmon et al. 2011), in Python integers."""
+    c, k = list(counter), list(key)
+    for _ in range(10):
+        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+        c = [((p1 >> 32) ^ c[1] ^ k[0]) & U32, p1 & U32, ((p0 >> 32) ^ c[3] ^ k[1]) & U32, p0 & U32]
+        k = [(k[0] + 0x9E3779B9) & U32, (k[1] + 0xBB67AE85) & U32]
+    return c
+
+
+def first_seed(layer_seed):
+    """The first draw of the layer's SplitMix64 generator (src/nn/rng.rs): the kernel's key."""
+    z = ((layer_seed ^ 0x9E3779B97F4A7C15) + 0x9E3779B97F4A7C15) & U64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & U64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & U64
+    return z ^ (z >> 31)
+
+
+def test_dropout_mask_is_philox_keyed_by_the_layer_seed():
+    # The reference against Random123's known answers, then the GPU mask against the reference:
+    # a seed gives these masks on every adapter.
+    assert philox4x32_10([0] * 4, [0, 0]) == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
+    assert philox4x32_10([U32] * 4, [U32, U32]) == [0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD]
+    require_gpu()
+    seed = first_seed(11)
+    want = [(philox4x32_10([i, 0, 0, 0], [seed & U32, seed >> 32])[0] >> 8) / 2**24 >= 0.3 for i in range(1025)]
+    got = fn.layers.Dropout(0.3, seed=11)(fn.tensor(np.ones(1025, np.float32)).to("gpu"), training=True).numpy() != 0
+    assert got.tolist() == want
+
+
 def test_dropout_noise_shape_broadcasts_on_gpu():
     _, xg = gpu_input()
     y = fn.layers.Dropout(0.5, noise_shape=(None, 1), seed=3)(xg, training=True).numpy()
