@@ -139,15 +139,10 @@ pub enum SliceSpec {
     Range { start: isize, step: isize, len: usize },
 }
 
-/// Basic indexing (a view). `specs` has one entry per leading axis; the rest are kept whole.
-/// Positions are already resolved (Python's `slice.indices`); this checks them again.
-///
-/// # Errors
-/// `Shape` when there are more specs than axes or a position is out of range.
-pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
-    let layout = x.layout();
+/// The layout of `layout` indexed by `specs` (positions checked).
+fn slice_layout(layout: &Layout, specs: &[SliceSpec]) -> Result<Layout> {
     if specs.len() > layout.ndim() {
-        return Err(Error::shape("getitem", format!("at most {} indices", layout.ndim()), format!("{} for shape {}", specs.len(), fmt_shape(x.shape()))));
+        return Err(Error::shape("getitem", format!("at most {} indices", layout.ndim()), format!("{} for shape {}", specs.len(), fmt_shape(&layout.shape))));
     }
     let mut offset = layout.offset as isize;
     let mut shape = Vec::new();
@@ -157,7 +152,7 @@ pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
         match *spec {
             SliceSpec::Index(i) => {
                 if i >= dim {
-                    return Err(Error::shape("getitem", format!("an index below {dim} on axis {axis}"), format!("{i} for shape {}", fmt_shape(x.shape()))));
+                    return Err(Error::shape("getitem", format!("an index below {dim} on axis {axis}"), format!("{i} for shape {}", fmt_shape(&layout.shape))));
                 }
                 offset += i as isize * stride;
             }
@@ -176,11 +171,25 @@ pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
     }
     shape.extend_from_slice(&layout.shape[specs.len()..]);
     strides.extend_from_slice(&layout.strides[specs.len()..]);
-    let view = Layout { shape, strides, offset: offset.max(0) as usize };
+    Ok(Layout { shape, strides, offset: offset.max(0) as usize })
+}
+
+/// Basic indexing (a view). `specs` has one entry per leading axis; the rest are kept whole.
+/// Positions are already resolved (Python's `slice.indices`); this checks them again.
+///
+/// # Errors
+/// `Shape` when there are more specs than axes or a position is out of range.
+pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
+    let view = slice_layout(x.layout(), specs)?;
     let in_shape = x.shape().to_vec();
     let specs = specs.to_vec();
     Ok(Tensor::from_op_layout("getitem", view, x.storage(), &[x], |_| {
         super::FnRule(move |g: &Tensor| {
+            if g.device() == crate::tensor::Device::Gpu {
+                let target = slice_layout(&Layout::contiguous(&in_shape), &specs)?;
+                let buffer = crate::gpu::kernels::scatter_into_view("getitem", g, &target, in_shape.iter().product())?;
+                return Ok(vec![Some(Tensor::from_gpu(buffer, &in_shape))]);
+            }
             // Scatter the gradient into zeros through the same view.
             let zeros = Tensor::zeros(&in_shape);
             let positions = {
@@ -195,8 +204,7 @@ pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
                     dst[p] += v;
                 }
             })?;
-            // The scatter runs on the host; a GPU gradient goes back to the GPU.
-            Ok(vec![Some(zeros.to_device(g.device())?)])
+            Ok(vec![Some(zeros)])
         })
     }))
 }

@@ -10,7 +10,7 @@ mod norm;
 pub mod optimizer;
 mod reduce;
 
-pub use elementwise::elementwise;
+pub use elementwise::{elementwise, scatter_into_view};
 pub use embedding::{embedding_backward, embedding_gather};
 pub use gemm::{gemm, MatView};
 pub use noise::{dropout_mask, normal};
