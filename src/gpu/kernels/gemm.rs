@@ -7,6 +7,9 @@ use crate::gpu::context::gpu;
 use crate::tensor::Tensor;
 use super::fill_buffer;
 
+/// Rows and columns from which the 128x128-tile kernel is used.
+const LARGE: usize = 256;
+
 /// A matrix operand: a tensor read as `(rows, cols)` (per batch) through its layout's strides.
 pub struct MatView<'a> {
     pub tensor: &'a Tensor,
@@ -43,12 +46,19 @@ pub fn gemm(op: &str, m: usize, n: usize, k: usize, batches: usize, a: &MatView<
         // An empty inner product is zero (the kernel would never write).
         return fill_buffer(op, out, 0.0);
     }
-    let pipeline = pipeline(gpu, "gemm", || include_str!("../shaders/gemm.wgsl").to_string());
-    let max = gpu.max_groups();
-    if batches as u64 > max as u64 || m.div_ceil(64) as u64 > max as u64 || n.div_ceil(64) as u64 > max as u64 {
+    // Large products take 128x128 tiles (8x8 per thread: twice the arithmetic per value read
+    // from workgroup memory); smaller ones 64x64 tiles, so that they still fill the GPU.
+    let (tile, key, source) = if m >= LARGE && n >= LARGE {
+        (128, "gemm_large", include_str!("../shaders/gemm_large.wgsl"))
+    } else {
+        (64, "gemm", include_str!("../shaders/gemm.wgsl"))
+    };
+    let pipeline = pipeline(gpu, key, || source.to_string());
+    let max = gpu.max_groups() as usize;
+    if batches > max || m.div_ceil(tile) > max || n.div_ceil(tile) > max {
         return Err(Error::Device { op: op.to_string(), expected: format!("at most {max} tiles per grid axis"), got: format!("({batches}, {m}, {n})") });
     }
-    launch(gpu, &pipeline, &params, &[raw(&sa), raw(&sb), out.raw()], [n.div_ceil(64) as u32, m.div_ceil(64) as u32, batches as u32]);
+    launch(gpu, &pipeline, &params, &[raw(&sa), raw(&sb), out.raw()], [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, batches as u32]);
     Ok(out)
 }
 
