@@ -297,3 +297,31 @@ def test_convnet_trains_to_the_cpu_loss_on_gpu():
     assert_close(histories["gpu"]["loss"], histories["cpu"]["loss"], BALANCED, "convnet loss per epoch")
     assert_close(predictions["gpu"], predictions["cpu"], BALANCED, "convnet predictions")
     assert histories["gpu"]["loss"][-1] < histories["gpu"]["loss"][0]
+
+
+@pytest.mark.parametrize("case", [
+    (4, 33, 33, 3, 17, (3, 3), 1),    # kernel gradient over 4356 pixels: split in two, summed after
+    (1, 17, 17, 65, 129, (3, 3), 1),  # channels past one 64-wide tile
+    (3, 17, 17, 130, 130, (3, 3), 2),  # groups of 65 channels
+])
+def test_conv2d_across_tiles_gpu(case):
+    batch, h, w, cin, filters, kernel, groups = case
+    config = {"rank": 2, "padding": "same", "groups": groups}
+    arrays = [uniform((batch, h, w, cin), 50), uniform((*kernel, cin // groups, filters), 51) * 0.1, uniform((filters,), 52)]
+    gpu_parity(conv_layer(config), arrays, what=f"conv2d {case}")
+
+
+def test_empty_batch_gpu():
+    """A batch of zero images: empty outputs and gradients, no kernel launched out of range."""
+    x = np.zeros((0, 9, 9, 3), np.float32)
+    config = {"rank": 2, "padding": "same"}
+    gpu_parity(conv_layer(config), [x, uniform((3, 3, 3, 4), 53), uniform((4,), 54)], what="conv2d empty batch")
+    gpu_parity(pool_layer({"rank": 2, "kind": "max", "pool_size": [2, 2], "strides": [2, 2]}), [x], what="max pool empty batch")
+    gpu_parity(pool_layer({"rank": 2, "kind": "avg", "pool_size": [2, 2], "strides": [2, 2]}), [x], what="avg pool empty batch")
+
+
+def test_conv2d_mixed_devices_raise():
+    require_gpu()
+    x = fn.tensor(uniform((1, 5, 5, 3), 55)).to("gpu")
+    with pytest.raises(fn.errors.DeviceError, match="conv2d: expected all operands on gpu"):
+        fn.ops.conv(x, fn.tensor(uniform((3, 3, 3, 2), 56)))
