@@ -79,12 +79,12 @@ fn pool_spatial_and_concat_match_cpu() {
     let x = random(&[3, 17, 9, 3], 6);
     for kind in [PoolKind::Max, PoolKind::Average] {
         for padding in [Padding::Valid, Padding::Same] {
-            parity(&[x.clone()], |t| pool2d(&t[0], kind, [3, 2], [2, 1], padding).unwrap());
+            parity(std::slice::from_ref(&x), |t| pool2d(&t[0], kind, [3, 2], [2, 1], padding).unwrap());
         }
     }
-    parity(&[x.clone()], |t| ops::max(&t[0], Some(&[1, 2]), false).unwrap());
-    parity(&[x.clone()], |t| ops::spatial::zero_pad2d(&t[0], 1, 2, 0, 3).unwrap());
-    parity(&[x.clone()], |t| ops::spatial::upsample_nearest2d(&t[0], 2, 3).unwrap());
+    parity(std::slice::from_ref(&x), |t| ops::max(&t[0], Some(&[1, 2]), false).unwrap());
+    parity(std::slice::from_ref(&x), |t| ops::spatial::zero_pad2d(&t[0], 1, 2, 0, 3).unwrap());
+    parity(std::slice::from_ref(&x), |t| ops::spatial::upsample_nearest2d(&t[0], 2, 3).unwrap());
     let y = random(&[3, 17, 2, 3], 7);
     parity(&[x, y], |t| ops::concat(&[&t[0], &t[1]], 2).unwrap());
 }
@@ -95,12 +95,14 @@ fn pool_spatial_and_concat_match_cpu() {
 fn cnn_shaders_validate() {
     use wgpu::naga;
     let shaders = [
-        ("conv", include_str!("shaders/conv.wgsl"), &["conv2d_f32", "conv2d_backward_input_f32", "conv2d_backward_kernel_f32"][..]),
+        ("conv", include_str!("shaders/conv.wgsl"), &["conv2d_f32", "conv2d_backward_input_f32", "conv2d_backward_kernel_f32", "conv2d_backward_kernel_reduce_f32"][..]),
         ("pool", include_str!("shaders/pool.wgsl"), &["max_pool_f32", "average_pool_f32", "max_pool_backward_f32", "average_pool_backward_f32"][..]),
         ("spatial", include_str!("shaders/spatial.wgsl"), &["zero_pad2d_f32"][..]),
         ("concat", include_str!("shaders/concat.wgsl"), &["concatenate_f32"][..]),
     ];
-    for (name, source, entries) in shaders {
+    let conv_variants: Vec<String> = (0..crate::gpu::kernels::CONV_TILE_VARIANTS).map(crate::gpu::kernels::conv_shader_source).collect();
+    let variants = conv_variants.iter().map(|s| ("conv (tile variant)", s.as_str(), shaders[0].2));
+    for (name, source, entries) in shaders.into_iter().chain(variants) {
         let module = naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{name}.wgsl: {}", e.emit_to_string(source)));
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
             .validate(&module)

@@ -43,6 +43,7 @@ CONV_CASES = [
     (1, 17, 17, 3, 17, (3, 3), (1, 1), "same", (2, 2), 1),
     (3, 17, 17, 6, 9, (3, 3), (1, 2), "same", (1, 1), 3),
     (1, 5, 5, 17, 17, (1, 1), (1, 1), "valid", (1, 1), 1),
+    (3, 17, 17, 9, 16, (3, 3), (1, 1), "same", (1, 1), 1),
     (3, 17, 17, 3, 3, (2, 2), (3, 3), "same", (1, 1), 1),
 ]
 
@@ -301,6 +302,8 @@ def test_convnet_trains_to_the_cpu_loss_on_gpu():
 
 @pytest.mark.parametrize("case", [
     (4, 33, 33, 3, 17, (3, 3), 1),    # kernel gradient over 4356 pixels: split in two, summed after
+    (4, 33, 33, 17, 17, (3, 3), 1),   # the same with output tiles (the kernel has 2601 values)
+    (4, 33, 33, 9, 9, (3, 3), 9),     # depthwise: the reduction kernel per group
     (1, 17, 17, 65, 129, (3, 3), 1),  # channels past one 64-wide tile
     (3, 17, 17, 130, 130, (3, 3), 2),  # groups of 65 channels
 ])

@@ -10,10 +10,50 @@ use crate::gpu::context::gpu;
 use crate::tensor::{Layout, Storage, Tensor};
 use std::sync::Arc;
 
-/// Output tile edge of the implicit GEMM (rows and columns per workgroup).
-const TILE: usize = 64;
+/// Output tiles of the implicit GEMM (rows, columns, rows and columns per thread, K step), for
+/// outputs up to `TILES[i].0` columns wide: narrow outputs (depthwise, small groups) take tall
+/// tiles instead of leaving most of a 64-wide one empty. Workgroup memory stays under 16 KiB.
+const TILES: [(usize, Tile); 3] = [
+    (4, Tile { rows: 256, cols: 4, per_thread_rows: 4, per_thread_cols: 1, k_step: 8 }),
+    (16, Tile { rows: 128, cols: 16, per_thread_rows: 4, per_thread_cols: 2, k_step: 16 }),
+    (usize::MAX, Tile { rows: 64, cols: 64, per_thread_rows: 4, per_thread_cols: 4, k_step: 16 }),
+];
+
+#[derive(Debug, Clone, Copy)]
+struct Tile {
+    rows: usize,
+    cols: usize,
+    per_thread_rows: usize,
+    per_thread_cols: usize,
+    k_step: usize,
+}
+
+impl Tile {
+    /// The shader's tile constants (replacing the line that declares them in conv.wgsl).
+    fn constants(&self) -> String {
+        format!(
+            "const TM: u32 = {}u; const TN: u32 = {}u; const RM: u32 = {}u; const RN: u32 = {}u; const KSTEP: u32 = {}u;",
+            self.rows, self.cols, self.per_thread_rows, self.per_thread_cols, self.k_step
+        )
+    }
+}
+
+/// The line of conv.wgsl that `Tile::constants` replaces.
+const TILE_LINE: &str = "const TM: u32 = 64u; const TN: u32 = 64u; const RM: u32 = 4u; const RN: u32 = 4u; const KSTEP: u32 = 16u;";
+
+/// conv.wgsl with `tile`'s constants (tests validate every variant).
+pub(crate) fn shader_source(tile_index: usize) -> String {
+    include_str!("../shaders/conv.wgsl").replace(TILE_LINE, &TILES[tile_index].1.constants())
+}
+
+/// How many tile variants `shader_source` has.
+#[cfg(test)]
+pub(crate) const TILE_VARIANTS: usize = TILES.len();
 /// Inner-product length per split of the kernel-gradient pass (its K is every output pixel).
 const SPLIT_K: usize = 2048;
+/// Kernel gradients with at most this many elements per group take the reduction kernel (one
+/// workgroup per element) instead of output tiles, which would be mostly empty.
+const REDUCE_MAX_ELEMENTS: usize = 1024;
 
 /// Which of a convolution's three products a launch computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,12 +95,15 @@ pub fn conv2d_pass(op: &str, pass: ConvPass, geo: &ConvGeometry, a: &Tensor, b: 
         ConvPass::BackwardInput => (pixels_in, cg, taps * ng, pixels_in * geo.in_c),
         ConvPass::BackwardKernel => (taps * cg, ng, pixels_out, taps * cg * geo.out_c),
     };
-    let (tiles_x, tiles_y) = (n.div_ceil(TILE), m.div_ceil(TILE));
-    // The kernel gradient has few output tiles and a long inner product: split it so the GPU
-    // has enough workgroups, and sum the partial products after.
+    let tile_index = TILES.iter().position(|(widest, _)| n <= *widest).unwrap_or(TILES.len() - 1);
+    let tile = TILES[tile_index].1;
+    let reduce = pass == ConvPass::BackwardKernel && m * n <= REDUCE_MAX_ELEMENTS;
+    let (tiles_x, tiles_y) = if reduce { (m * n, 1) } else { (n.div_ceil(tile.cols), m.div_ceil(tile.rows)) };
+    // The kernel gradient has few outputs and a long inner product (every output pixel): split
+    // it so the GPU has enough workgroups, and sum the partial products after.
     let splits = if pass == ConvPass::BackwardKernel {
         let busy = (tiles_x * tiles_y * geo.groups).max(1);
-        (k / SPLIT_K).clamp(1, 64).min((1024 / busy).max(1))
+        (k / SPLIT_K).clamp(1, 64).min((4096 / busy).max(1))
     } else {
         1
     };
@@ -85,8 +128,9 @@ pub fn conv2d_pass(op: &str, pass: ConvPass, geo: &ConvGeometry, a: &Tensor, b: 
     for bound in [a.numel(), b.numel(), len * splits] {
         u32_of(op, "an element index", bound)?;
     }
-    let key = format!("conv/{}", pass.entry());
-    let pipeline = pipeline_entry(gpu, &key, pass.entry(), || include_str!("../shaders/conv.wgsl").to_string());
+    let entry = if reduce { "conv2d_backward_kernel_reduce_f32" } else { pass.entry() };
+    let key = format!("conv/{entry}/{}x{}", tile.rows, tile.cols);
+    let pipeline = pipeline_entry(gpu, &key, entry, || shader_source(tile_index));
     let mut first = 0;
     while first < tiles_y {
         let count = (tiles_y - first).min(max);

@@ -16,6 +16,8 @@ mod spatial;
 
 pub use concat::concatenate_into;
 pub use conv::{conv2d_pass, ConvPass};
+#[cfg(test)]
+pub(crate) use conv::{shader_source as conv_shader_source, TILE_VARIANTS as CONV_TILE_VARIANTS};
 pub use elementwise::elementwise;
 pub use embedding::{embedding_backward, embedding_gather};
 pub use gemm::{gemm, MatView};

@@ -12,6 +12,8 @@
 //                               M = kh*kw*cg, N = ng, K = pixels out; a = x, b = dy; split over K
 //                               into `splits` chunks, partial sums at [index * splits + split]
 //                               (summed by the caller)
+//   conv2d_backward_kernel_reduce_f32  the same product for small M x N: one workgroup per
+//                               element (see its comment)
 // where cg = in_c / groups, ng = out_c / groups, patch_value(p, (ky,kx,c)) = x at output pixel p's tap
 // (ky, kx), channel g*cg + c, 0 in the padding. Each output element is written once (no zeroing).
 //
@@ -22,10 +24,13 @@
 // 8 stride_h, 9 stride_w, 10 dilation_h, 11 dilation_w, 12 pad_top, 13 pad_left, 14 out_h,
 // 15 out_w, 16 M, 17 N, 18 K, 19 a offset, 20 b offset, 21 first row tile, 22 splits,
 // 23 K per split.
-// @workgroup_size(16, 16): a 64x64 output tile per workgroup, 4x4 per thread, K in steps of 16
-// through workgroup memory (as gemm.wgsl). Dispatch: (ceil(N/64), row tiles, groups * splits);
-// row tiles past the adapter's per-dimension limit are split into several dispatches, each
-// starting at tile p[21]. Out-of-range rows and columns load zeros and store nothing.
+// @workgroup_size(256): a TM x TN output tile per workgroup, RM x RN per thread, K in steps of
+// KSTEP through workgroup memory (as gemm.wgsl). The tile is chosen by the caller for N, which
+// is small for depthwise and narrow groups: the line `const TM ...` below is replaced by one of
+// kernels::conv::TILES (the values written here are the widest). Dispatch: (ceil(N/TN), row
+// tiles, groups * splits); row tiles past the adapter's per-dimension limit are split into
+// several dispatches, each starting at tile p[21]. Out-of-range rows and columns load zeros and
+// store nothing.
 // Must match: cpu::conv::{conv2d_forward, conv2d_backward_input, conv2d_backward_kernel}.
 
 @group(0) @binding(0) var<storage, read> p: array<u32>;
@@ -33,8 +38,14 @@
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-var<workgroup> a_tile: array<f32, 1024>;  // [k][m], 16 x 64
-var<workgroup> b_tile: array<f32, 1024>;  // [k][n], 16 x 64
+const TM: u32 = 64u; const TN: u32 = 64u; const RM: u32 = 4u; const RN: u32 = 4u; const KSTEP: u32 = 16u;
+// Threads per tile row and per tile column.
+const COL_THREADS: u32 = TN / RN;
+const ROW_THREADS: u32 = 256u / COL_THREADS;
+
+var<workgroup> partial: array<f32, 256>;  // conv2d_backward_kernel_reduce_f32's tree
+var<workgroup> a_tile: array<f32, TM * KSTEP>;  // [k][m]
+var<workgroup> b_tile: array<f32, KSTEP * TN>;  // [k][n]
 
 const FORWARD: u32 = 0u;
 const BACKWARD_INPUT: u32 = 1u;
@@ -107,68 +118,96 @@ fn store(which: u32, row: u32, col: u32, g: u32, split: u32, v: f32) {
     }
 }
 
-fn implicit_gemm(which: u32, wid: vec3<u32>, lid: vec3<u32>, li: u32) {
+fn implicit_gemm(which: u32, wid: vec3<u32>, li: u32) {
     let M = p[16];
     let N = p[17];
     let g = wid.z / p[22];
     let split = wid.z % p[22];
     let k_begin = split * p[23];
     let k_end = min(p[18], k_begin + p[23]);
-    let row0 = (wid.y + p[21]) * 64u;
-    let col0 = wid.x * 64u;
-    var acc: array<f32, 16>;
-    for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
-    for (var k0 = k_begin; k0 < k_end; k0 += 16u) {
-        for (var e = 0u; e < 4u; e++) {
-            let idx = li + e * 256u;
-            let ar = idx / 16u;
-            let ak = idx % 16u;
+    let row0 = (wid.y + p[21]) * TM;
+    let col0 = wid.x * TN;
+    let ty = li / COL_THREADS;
+    let tx = li % COL_THREADS;
+    var acc: array<f32, RM * RN>;
+    for (var i = 0u; i < RM * RN; i++) { acc[i] = 0.0; }
+    for (var k0 = k_begin; k0 < k_end; k0 += KSTEP) {
+        // A tile: consecutive threads walk k (the channels, contiguous in x and dy).
+        for (var idx = li; idx < TM * KSTEP; idx += 256u) {
+            let ar = idx / KSTEP;
+            let ak = idx % KSTEP;
             var av = 0.0;
             if (row0 + ar < M && k0 + ak < k_end) { av = load_a(which, row0 + ar, k0 + ak, g); }
-            a_tile[ak * 64u + ar] = av;
-            let bk = idx / 64u;
-            let bc = idx % 64u;
+            a_tile[ak * TM + ar] = av;
+        }
+        for (var idx = li; idx < KSTEP * TN; idx += 256u) {
+            let bk = idx / TN;
+            let bc = idx % TN;
             var bv = 0.0;
             if (k0 + bk < k_end && col0 + bc < N) { bv = load_b(which, k0 + bk, col0 + bc, g); }
-            b_tile[bk * 64u + bc] = bv;
+            b_tile[bk * TN + bc] = bv;
         }
         workgroupBarrier();
-        for (var kk = 0u; kk < 16u; kk++) {
-            var av: array<f32, 4>;
-            var bv: array<f32, 4>;
-            for (var i = 0u; i < 4u; i++) {
-                av[i] = a_tile[kk * 64u + lid.y * 4u + i];
-                bv[i] = b_tile[kk * 64u + lid.x * 4u + i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]);
+        for (var kk = 0u; kk < KSTEP; kk++) {
+            var av: array<f32, RM>;
+            var bv: array<f32, RN>;
+            for (var i = 0u; i < RM; i++) { av[i] = a_tile[kk * TM + ty * RM + i]; }
+            for (var j = 0u; j < RN; j++) { bv[j] = b_tile[kk * TN + tx * RN + j]; }
+            for (var i = 0u; i < RM; i++) {
+                for (var j = 0u; j < RN; j++) {
+                    acc[i * RN + j] = fma(av[i], bv[j], acc[i * RN + j]);
                 }
             }
         }
         workgroupBarrier();
     }
-    for (var i = 0u; i < 4u; i++) {
-        let r = row0 + lid.y * 4u + i;
+    for (var i = 0u; i < RM; i++) {
+        let r = row0 + ty * RM + i;
         if (r >= M) { continue; }
-        for (var j = 0u; j < 4u; j++) {
-            let c = col0 + lid.x * 4u + j;
-            if (c < N) { store(which, r, c, g, split, acc[i * 4u + j]); }
+        for (var j = 0u; j < RN; j++) {
+            let c = col0 + tx * RN + j;
+            if (c < N) { store(which, r, c, g, split, acc[i * RN + j]); }
         }
     }
 }
 
-@compute @workgroup_size(16, 16)
-fn conv2d_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    implicit_gemm(FORWARD, wid, lid, li);
+@compute @workgroup_size(256)
+fn conv2d_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    implicit_gemm(FORWARD, wid, li);
 }
 
-@compute @workgroup_size(16, 16)
-fn conv2d_backward_input_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    implicit_gemm(BACKWARD_INPUT, wid, lid, li);
+@compute @workgroup_size(256)
+fn conv2d_backward_input_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    implicit_gemm(BACKWARD_INPUT, wid, li);
 }
 
-@compute @workgroup_size(16, 16)
-fn conv2d_backward_kernel_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    implicit_gemm(BACKWARD_KERNEL, wid, lid, li);
+@compute @workgroup_size(256)
+fn conv2d_backward_kernel_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    implicit_gemm(BACKWARD_KERNEL, wid, li);
+}
+
+// The kernel gradient when it has few elements (depthwise, thin inputs): one workgroup per
+// element and split, its 256 threads striding over the split's pixels, then a tree sum. No
+// output tile to fill, so no work wasted on columns or rows that do not exist.
+// Dispatch: (M * N, 1, groups * splits); element e = wid.x is (row e / N, column e % N).
+@compute @workgroup_size(256)
+fn conv2d_backward_kernel_reduce_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let N = p[17];
+    let row = wid.x / N;
+    let col = wid.x % N;
+    let g = wid.z / p[22];
+    let split = wid.z % p[22];
+    let k_begin = split * p[23];
+    let k_end = min(p[18], k_begin + p[23]);
+    var acc = 0.0;
+    for (var k = k_begin + li; k < k_end; k += 256u) {
+        acc = fma(load_a(BACKWARD_KERNEL, row, k, g), load_b(BACKWARD_KERNEL, k, col, g), acc);
+    }
+    partial[li] = acc;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+        if (li < s) { partial[li] = partial[li] + partial[li + s]; }
+        workgroupBarrier();
+    }
+    if (li == 0u) { store(BACKWARD_KERNEL, row, col, g, split, partial[0]); }
 }
