@@ -1,8 +1,7 @@
 //! Embedding kernels (`shaders/embedding.wgsl`): the row gather and its deterministic backward.
 //! The op (`src/ops/embedding.rs`) checks the indices on the host first.
 
-use super::{buffer_of, grid, launch, pipeline, raw, u32_of, WORKGROUP};
-use super::norm::from_start;
+use super::{buffer_of, contiguous_from_start, grid, launch, pipeline, raw, u32_of, WORKGROUP};
 use crate::error::Result;
 use crate::gpu::buffer::GpuBuffer;
 use crate::gpu::context::{gpu, Gpu};
@@ -22,7 +21,7 @@ pub fn embedding_gather(op: &str, indices: &Tensor, table: &Tensor, dim: usize) 
     let gpu = gpu(op)?;
     let total = indices.numel() * dim;
     let params = [u32_of(op, "an element count", total)?, u32_of(op, "the embedding width", dim)?];
-    let (indices, table) = (buffer_of(op, &from_start(op, indices)?)?, buffer_of(op, &from_start(op, table)?)?);
+    let (indices, table) = (buffer_of(op, &contiguous_from_start(op, indices)?)?, buffer_of(op, &contiguous_from_start(op, table)?)?);
     let out = GpuBuffer::uninit(op, total)?;
     launch(gpu, &kernel(gpu, "embedding_f32"), &params, &[raw(&indices), raw(&table), out.raw()], grid(gpu, params[0].div_ceil(WORKGROUP)));
     Ok(out)
@@ -53,7 +52,7 @@ pub fn embedding_backward(op: &str, g: &Tensor, idx: &[usize], rows: usize, dim:
     let bits = |v: &[u32]| v.iter().map(|&u| f32::from_bits(u)).collect::<Vec<f32>>();
     let starts = GpuBuffer::upload(op, &bits(&starts))?;
     let positions = GpuBuffer::upload(op, &bits(&positions))?;
-    let g = buffer_of(op, &from_start(op, g)?)?;
+    let g = buffer_of(op, &contiguous_from_start(op, g)?)?;
     let out = GpuBuffer::uninit(op, total)?;
     launch(gpu, &kernel(gpu, "embedding_backward_f32"), &params, &[raw(&g), starts.raw(), positions.raw(), out.raw()], grid(gpu, params[0].div_ceil(WORKGROUP)));
     Ok(out)

@@ -22,7 +22,7 @@ pub use elementwise::{elementwise, scatter_into_view};
 pub use embedding::{embedding_backward, embedding_gather};
 pub use gemm::{gemm, MatView};
 pub use noise::{dropout_mask, normal};
-pub use norm::{batch_norm_apply, batch_norm_backward, batch_norm_stats, concat_flat, filled, from_start, layer_norm_backward, layer_norm_forward, moving_average, part, ChannelSplit};
+pub use norm::{batch_norm_apply, batch_norm_backward, batch_norm_stats, concat_flat, filled, layer_norm_backward, layer_norm_forward, moving_average, part, ChannelSplit};
 pub use pool::{average_pool, average_pool_backward, max_pool, max_pool_backward};
 pub use reduce::{argmax_rows, reduce_rows, softmax_rows, RowReduce};
 pub use spatial::zero_pad2d;

@@ -1,7 +1,7 @@
 //! Batch and layer normalisation kernels (`shaders/norm.wgsl`): statistics, the normalised output,
 //! and the backward sums and input gradient. The ops in `src/ops/norm.rs` check shapes first.
 
-use super::{buffer_of, elementwise, fill_buffer, grid, launch, pipeline, raw, u32_of, WORKGROUP};
+use super::{buffer_of, contiguous_from_start, elementwise, fill_buffer, grid, launch, pipeline, raw, u32_of, WORKGROUP};
 use crate::error::Result;
 use crate::gpu::buffer::GpuBuffer;
 use crate::gpu::context::{gpu, Gpu};
@@ -13,19 +13,6 @@ const SOURCE: &str = include_str!("../shaders/norm.wgsl");
 /// The pipeline of one entry point of `shaders/norm.wgsl`, compiled as the module's `main`.
 fn kernel(gpu: &Gpu, entry: &str) -> Arc<wgpu::ComputePipeline> {
     pipeline(gpu, &format!("norm/{entry}"), || SOURCE.replace(&format!("fn {entry}("), "fn main("))
-}
-
-/// `t` row-major from element 0 of its buffer, as the kernels index it (a GPU copy for a view).
-///
-/// # Errors
-/// `Device` when `t` is not on the GPU or the copy does not fit.
-pub fn from_start(op: &str, t: &Tensor) -> Result<Tensor> {
-    buffer_of(op, t)?;
-    if t.layout().is_contiguous() && t.layout().offset == 0 {
-        return Ok(t.clone());
-    }
-    let buffer = elementwise(op, "copy", "x0", &[t], t.shape(), [0.0; 4])?;
-    Ok(Tensor::from_gpu(buffer, t.shape()))
 }
 
 /// `len` copies of `value` on the GPU (gamma and beta when the layer has none).
@@ -43,7 +30,7 @@ pub fn concat_flat(op: &str, parts: &[&Tensor]) -> Result<Tensor> {
     let out = GpuBuffer::uninit(op, total)?;
     let mut at = 0u64;
     for part in parts {
-        let part = from_start(op, part)?;
+        let part = contiguous_from_start(op, part)?;
         let storage = buffer_of(op, &part)?;
         let bytes = part.numel() as u64 * 4;
         gpu.recorder.lock().copy(gpu, raw(&storage), 0, out.raw(), at, bytes);
@@ -92,7 +79,7 @@ impl ChannelSplit {
 /// Two levels: (count, mean, M2) per chunk of a channel, then the chunks combined per channel.
 pub fn batch_norm_stats(op: &str, x: &Tensor, split: ChannelSplit) -> Result<Tensor> {
     let gpu = gpu(op)?;
-    let x = buffer_of(op, &from_start(op, x)?)?;
+    let x = buffer_of(op, &contiguous_from_start(op, x)?)?;
     let [outer, channels, inner] = split.params(op)?;
     let (chunks, groups) = split.chunks(op)?;
     let partial = GpuBuffer::uninit(op, 3 * groups as usize)?;
@@ -109,7 +96,7 @@ pub fn batch_norm_apply(op: &str, x: &Tensor, stats: &Tensor, gamma: &Tensor, be
     let n = split.numel();
     let out = GpuBuffer::uninit(op, n)?;
     let [_, channels, inner] = split.params(op)?;
-    let buffers = [x, stats, gamma, beta].into_iter().map(|t| buffer_of(op, &from_start(op, t)?)).collect::<Result<Vec<_>>>()?;
+    let buffers = [x, stats, gamma, beta].into_iter().map(|t| buffer_of(op, &contiguous_from_start(op, t)?)).collect::<Result<Vec<_>>>()?;
     let mut bindings: Vec<&wgpu::Buffer> = buffers.iter().map(|s| raw(s)).collect();
     bindings.push(out.raw());
     let params = [n as u32, channels, inner, epsilon.to_bits()];
@@ -124,7 +111,7 @@ pub fn batch_norm_backward(op: &str, g: &Tensor, x: &Tensor, stats: &Tensor, gam
     let gpu = gpu(op)?;
     let n = split.numel();
     let params = split.params(op)?;
-    let [g, x, stats, gamma] = [g, x, stats, gamma].map(|t| from_start(op, t).and_then(|t| buffer_of(op, &t)));
+    let [g, x, stats, gamma] = [g, x, stats, gamma].map(|t| contiguous_from_start(op, t).and_then(|t| buffer_of(op, &t)));
     let (g, x, stats, gamma) = (g?, x?, stats?, gamma?);
     let (chunks, groups) = split.chunks(op)?;
     let partial = GpuBuffer::uninit(op, 2 * groups as usize)?;
@@ -147,7 +134,7 @@ pub fn layer_norm_forward(op: &str, x: &Tensor, gamma: &Tensor, beta: &Tensor, r
     let gpu = gpu(op)?;
     u32_of(op, "an element count", rows * width)?;
     let params = [u32_of(op, "rows", rows)?, u32_of(op, "the width", width)?, epsilon.to_bits()];
-    let [x, gamma, beta] = [x, gamma, beta].map(|t| from_start(op, t).and_then(|t| buffer_of(op, &t)));
+    let [x, gamma, beta] = [x, gamma, beta].map(|t| contiguous_from_start(op, t).and_then(|t| buffer_of(op, &t)));
     let (x, gamma, beta) = (x?, gamma?, beta?);
     let out = GpuBuffer::uninit(op, rows * width)?;
     let stats = GpuBuffer::uninit(op, 2 * rows)?;
@@ -159,7 +146,7 @@ pub fn layer_norm_forward(op: &str, x: &Tensor, gamma: &Tensor, beta: &Tensor, r
 pub fn layer_norm_backward(op: &str, g: &Tensor, x: &Tensor, stats: &Tensor, gamma: &Tensor, rows: usize, width: usize) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
     let gpu = gpu(op)?;
     let params = [u32_of(op, "rows", rows)?, u32_of(op, "the width", width)?];
-    let [g, x, stats, gamma] = [g, x, stats, gamma].map(|t| from_start(op, t).and_then(|t| buffer_of(op, &t)));
+    let [g, x, stats, gamma] = [g, x, stats, gamma].map(|t| contiguous_from_start(op, t).and_then(|t| buffer_of(op, &t)));
     let (g, x, stats, gamma) = (g?, x?, stats?, gamma?);
     let dx = GpuBuffer::uninit(op, rows * width)?;
     launch(gpu, &kernel(gpu, "layer_norm_backward_input_f32"), &params, &[raw(&g), raw(&x), raw(&stats), raw(&gamma), dx.raw()], grid(gpu, params[0]));
