@@ -5,6 +5,7 @@
 mod elementwise;
 mod gemm;
 mod reduce;
+pub mod recurrent;
 
 pub use elementwise::elementwise;
 pub use gemm::{gemm, MatView};

@@ -1,8 +1,9 @@
 // C[b] = A[b] @ B[b] (+ C[b] when ACCUMULATE): a 64x64 output tile per workgroup of 16x16
 // threads, each thread a 4x4 block of registers; K in steps of 16 through workgroup memory.
 // A and B are read through offsets and (row, column, batch) strides, so transposed operands
-// need no copy. C is row-major (M, N) per batch, batch stride M*N.
-// Params: M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate.
+// need no copy. C is written through an offset, a row stride and a batch stride (unit column
+// stride), so a result can land in a column block or a strided row set of a larger buffer.
+// Params: M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs.
 
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -53,14 +54,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
         workgroupBarrier();
     }
-    let c_base = wid.z * M * N;
+    let c_base = p[12] + wid.z * p[14];
     for (var i = 0u; i < 4u; i++) {
         let r = row0 + lid.y * 4u + i;
         if (r >= M) { continue; }
         for (var j = 0u; j < 4u; j++) {
             let col = col0 + lid.x * 4u + j;
             if (col < N) {
-                let at = c_base + r * N + col;
+                let at = c_base + r * p[13] + col;
                 if (p[11] != 0u) { c[at] = c[at] + acc[i * 4u + j]; } else { c[at] = acc[i * 4u + j]; }
             }
         }

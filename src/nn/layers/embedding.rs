@@ -61,7 +61,9 @@ impl Masking {
         } else {
             v.as_slice().chunks(width).map(|row| if row.iter().any(|&f| f != self.mask_value) { 1.0 } else { 0.0 }).collect()
         };
-        Tensor::from_vec(keep, &x.shape()[..x.ndim() - 1])
+        // On the input's device: the layer multiplies the input by it, and a GPU recurrent layer
+        // reads it there.
+        Tensor::from_vec_on(keep, &x.shape()[..x.ndim() - 1], x.device())
     }
 }
 

@@ -10,7 +10,7 @@ use crate::nn::rng::Rng;
 use crate::ops::recurrent::{recurrent, RecurrentInputs};
 use crate::ops::{self, SliceSpec};
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 use parking_lot::Mutex;
 
 /// The RNN options Keras keeps on the layer (not the cell).
@@ -77,8 +77,8 @@ impl Recurrent {
         self.carried.lock().clone()
     }
 
-    /// Inverted-dropout keep mask of `shape`: 1/(1-rate) or 0.
-    fn dropout_mask(&self, rate: f32, shape: &[usize], rng: &mut Rng) -> Result<Tensor> {
+    /// Inverted-dropout keep mask of `shape`: 1/(1-rate) or 0, on `device` (the input's).
+    fn dropout_mask(&self, rate: f32, shape: &[usize], rng: &mut Rng, device: Device) -> Result<Tensor> {
         let n = shape.iter().product();
         let keep = 1.0 / (1.0 - rate);
         let draw = |rng: &mut Rng| (0..n).map(|_| if rng.next_f32() >= rate { keep } else { 0.0 }).collect::<Vec<f32>>();
@@ -86,7 +86,7 @@ impl Recurrent {
             Some(own) => draw(&mut own.lock()),
             None => draw(rng),
         };
-        Tensor::from_vec(values, shape)
+        Tensor::from_vec_on(values, shape, device)
     }
 
     /// The output Keras returns and the final states (`[h]` or `[h, c]`).
@@ -102,11 +102,11 @@ impl Recurrent {
         let o = self.options;
         let x = if ctx.training && o.dropout > 0.0 {
             // One mask per sequence, reused at every timestep (Keras's DropoutRNNCell).
-            ops::mul(x, &self.dropout_mask(o.dropout, &[batch, 1, features], ctx.rng)?)?
+            ops::mul(x, &self.dropout_mask(o.dropout, &[batch, 1, features], ctx.rng, x.device())?)?
         } else {
             x.clone()
         };
-        let rd = if ctx.training && o.recurrent_dropout > 0.0 { Some(self.dropout_mask(o.recurrent_dropout, &[batch, units], ctx.rng)?) } else { None };
+        let rd = if ctx.training && o.recurrent_dropout > 0.0 { Some(self.dropout_mask(o.recurrent_dropout, &[batch, units], ctx.rng, x.device())?) } else { None };
         let initial = match initial {
             Some(states) => Some(states),
             None if o.stateful => self.carried.lock().clone(),
