@@ -71,6 +71,14 @@ def test_rnn_gpu_options_and_sizes(cell, size, return_sequences, go_backwards, i
 
 
 @pytest.mark.parametrize("cell", CELLS)
+def test_rnn_gpu_crosses_gemm_tiles(cell):
+    # 65 samples and 33 units: every GEMM (64 x 64 output tiles, 16-deep K steps) has a partial
+    # tile in rows, in columns and in K.
+    gpu_parity(rnn(cell, return_sequences=True, go_backwards=True), arrays(cell, 65, 3, 33, initial_state=True),
+               what=f"{cell} 65 x 3 x 33")
+
+
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("mask_on_gpu", [False, True], ids=["cpu_mask", "gpu_mask"])
 @pytest.mark.parametrize("go_backwards", [False, True], ids=["forwards", "backwards"])
 @pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
