@@ -103,6 +103,35 @@ impl Owned {
     }
 }
 
+/// Keras's output mask of a recurrent layer from its timestep mask (B, T): per step in processing
+/// order (`go_backwards` reads the mask from its end), 1.0 where the layer's output is the state
+/// (a real step, or with `zero_output_for_mask` off a masked step after a real one: the output
+/// repeats), 0.0 where it is zeros (masked steps before the first real one). (B, T), on the
+/// mask's device; a constant.
+///
+/// # Errors
+/// `Shape` when the mask is not 2-D; `Device` when the GPU fails.
+pub fn output_mask(mask: &Tensor, go_backwards: bool, zero_output_for_mask: bool) -> Result<Tensor> {
+    if mask.ndim() != 2 {
+        return Err(Error::shape("output_mask", "a mask (batch, timesteps)", fmt_shape(mask.shape())));
+    }
+    let (batch, steps) = (mask.shape()[0], mask.shape()[1]);
+    if super::on_gpu(&[mask]) {
+        return super::recurrent_gpu::output_mask(mask, go_backwards, zero_output_for_mask);
+    }
+    let m = mask.cpu_values();
+    let mut out = Vec::with_capacity(batch * steps);
+    for row in m.as_slice().chunks(steps.max(1)).take(batch) {
+        let mut seen = false;
+        for s in 0..steps {
+            let real = row[if go_backwards { steps - 1 - s } else { s }] > 0.5;
+            seen |= real;
+            out.push(if real || (seen && !zero_output_for_mask) { 1.0 } else { 0.0 });
+        }
+    }
+    Tensor::from_vec(out, &[batch, steps])
+}
+
 /// The graph node's name for `cell`.
 pub(super) fn node_name(cell: Cell) -> &'static str {
     match cell {

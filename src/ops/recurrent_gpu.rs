@@ -150,3 +150,11 @@ pub(super) fn recurrent_gpu(op: &str, cell: Cell, inputs: &RecurrentInputs<'_>, 
         }
     }))
 }
+
+/// `recurrent::output_mask` for a GPU mask (one kernel; nothing read back).
+pub(super) fn output_mask(mask: &Tensor, go_backwards: bool, zero_output_for_mask: bool) -> Result<Tensor> {
+    let (batch, steps) = (mask.shape()[0], mask.shape()[1]);
+    let m = dense("output_mask", mask)?;
+    let out = kernel::output_mask("output_mask", &m, batch, steps, go_backwards, zero_output_for_mask)?;
+    Ok(Tensor::from_gpu(out, &[batch, steps]))
+}

@@ -235,3 +235,27 @@ def test_rnn_gpu_stateful_layer_carries_states():
         # The second call starts from the states the first one left (GPU tensors on the GPU).
         assert_close(gpu.predict_on_batch(x), cpu.predict_on_batch(x), BALANCED, f"stateful call {call}")
     assert "recurrent" not in _fallbacks_since(before)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_rnn_gpu_records_without_reading_back(cell):
+    # A masked, dropped-out call with initial states records into the command encoder, forward
+    # and backward: nothing is submitted (no read-back) until a value is read. The LSTM layer
+    # slices h out of the op's [h, c] sequence, and getitem's backward scatters on the host, so
+    # its backward is checked for the other cells only.
+    require_gpu()
+    x, kernel, recurrent, bias, *states = [fn.tensor(a).to("gpu") for a in arrays(cell, 3, 5, 3, initial_state=True)]
+    for t in (x, kernel, recurrent, bias, *states):
+        t.requires_grad = True
+    config = dict(return_sequences=True, recurrent_dropout=0.3, go_backwards=True)
+    if cell == "gru_reset_before":
+        config["reset_after"] = False
+    layer = _core.RecurrentLayer.rnn("rnn", engine_cell(cell), kernel, recurrent, bias, config)
+    mask = fn.tensor(MASK).to("gpu")
+    before = fn.config.memory_stats()["submits"]
+    outputs, _ = layer.run(x, states, mask, True, 3)
+    assert fn.config.memory_stats()["submits"] == before, "the forward pass read something back"
+    if cell != "lstm":
+        outputs[0].sum().backward()
+        assert fn.config.memory_stats()["submits"] == before, "the backward pass read something back"
+        assert np.isfinite(kernel.grad.numpy()).all()

@@ -183,9 +183,8 @@ fn source(entry: &str, act: Activation, rec: Activation) -> Option<String> {
     )
 }
 
-/// The pipeline of entry point `entry` for the sequence's activations (compiled once, cached).
-fn kernel(gpu: &Gpu, op: &str, entry: &str, seq: &Sequence) -> Result<Arc<wgpu::ComputePipeline>> {
-    let (act, rec) = seq.activations();
+/// The pipeline of entry point `entry` for the activations `(act, rec)` (compiled once, cached).
+fn kernel(gpu: &Gpu, op: &str, entry: &str, (act, rec): (Activation, Activation)) -> Result<Arc<wgpu::ComputePipeline>> {
     let key = format!("recurrent/{entry}/{}/{}", activation::key(act), activation::key(rec));
     if let Some(p) = gpu.pipelines.lock().get(&key) {
         return Ok(p.clone());
@@ -206,7 +205,7 @@ fn kernel(gpu: &Gpu, op: &str, entry: &str, seq: &Sequence) -> Result<Arc<wgpu::
 
 /// Record `entry` over the B * U (sample, unit) pairs.
 fn step(gpu: &Gpu, op: &str, entry: &str, seq: &Sequence, params: &[u32], buffers: &[&wgpu::Buffer]) -> Result<()> {
-    let pipeline = kernel(gpu, op, entry, seq)?;
+    let pipeline = kernel(gpu, op, entry, seq.activations())?;
     let n = u32_of(op, "a number of (sample, unit) pairs", seq.batch * seq.units)?;
     launch(gpu, &pipeline, params, buffers, grid(gpu, n.div_ceil(WORKGROUP)));
     Ok(())
@@ -391,9 +390,30 @@ pub fn backward(op: &str, seq: &Sequence, o: &Operands<'_>, fwd: &Forward, dstat
 /// Sums of the `cols` columns of a row-major (rows, cols) buffer.
 fn column_sum(gpu: &Gpu, op: &str, x: &wgpu::Buffer, rows: usize, cols: usize, seq: &Sequence) -> Result<GpuBuffer> {
     let out = GpuBuffer::uninit(op, cols)?;
-    let pipeline = kernel(gpu, op, "column_sum_f32", seq)?;
+    let pipeline = kernel(gpu, op, "column_sum_f32", seq.activations())?;
     let params = [u32_of(op, "rows", rows)?, u32_of(op, "columns", cols)?, cols as u32];
     launch(gpu, &pipeline, &params, &[x, out.raw()], grid(gpu, (cols as u32).div_ceil(WORKGROUP)));
+    Ok(out)
+}
+
+/// Keras's output mask of a recurrent layer, (B, T) in processing order: 1 where the output is
+/// the state (a real step, or with `zero_output_for_mask` off a masked step after a real one),
+/// 0 where it is zeros. `mask` is (B, T) in the input's time order, row-major from element 0.
+///
+/// # Errors
+/// `Device` when there is no GPU or the mask is too large for it.
+pub fn output_mask(op: &str, mask: &Tensor, batch: usize, steps: usize, go_backwards: bool, zero_output_for_mask: bool) -> Result<GpuBuffer> {
+    let gpu = gpu(op)?;
+    let out = GpuBuffer::uninit(op, batch * steps)?;
+    u32_of(op, "a mask size", batch * steps)?;
+    let pipeline = kernel(gpu, op, "rnn_output_mask_f32", (Activation::Linear, Activation::Linear))?;
+    let mut params = vec![0u32; 16];
+    params[0] = batch as u32;
+    params[1] = steps as u32;
+    params[4] = u32::from(go_backwards);
+    params[8] = u32::from(zero_output_for_mask);
+    let storage = mask.storage();
+    launch(gpu, &pipeline, &params, &[raw(&storage), out.raw()], grid(gpu, (batch as u32).div_ceil(WORKGROUP)));
     Ok(out)
 }
 
@@ -403,7 +423,7 @@ mod tests {
     use wgpu::naga;
 
     /// Every entry point of `recurrent.wgsl`, in file order.
-    const ENTRIES: [&str; 13] = [
+    const ENTRIES: [&str; 14] = [
         "rnn_init_f32",
         "simple_step_f32",
         "lstm_step_f32",
@@ -417,6 +437,7 @@ mod tests {
         "gru_reset_backward_f32",
         "rnn_finish_f32",
         "column_sum_f32",
+        "rnn_output_mask_f32",
     ];
 
     #[test]

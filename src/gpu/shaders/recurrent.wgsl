@@ -23,6 +23,7 @@
 //   gru_reset_backward_f32  pre r, saved r, hist r, dgates rw, carry rw, aux r            (reset before, 2)
 //   rnn_finish_f32          carry r, aux r, dh0 rw, dc0 rw
 //   column_sum_f32          x r, out rw
+//   rnn_output_mask_f32     mask r, out rw
 //
 // Buffers (B batch, T steps, U units, G = gates * U, SW = state width, 2U for an LSTM else U):
 //   pre     (B, T, G)      pre-activation gates, rows in the input's time order (see gate_row)
@@ -44,10 +45,11 @@
 // Params (u32; f32 by bitcast): 0 B, 1 T, 2 U, 3 step s (processing order), 4 go_backwards,
 // 5 flags (1 mask, 2 recurrent dropout, 4 h0, 8 c0, 16 gradient of the last step only), 6 offset
 // of the dropout mask in aux, 7 state width SW, 10..12 activation scalars s0..s2, 13..15
-// recurrent activation scalars. column_sum_f32 reads its own: 0 rows, 1 columns, 2 row stride.
+// recurrent activation scalars, 8 zero_output_for_mask (rnn_output_mask). column_sum_f32 reads
+// its own: 0 rows, 1 columns, 2 row stride.
 //
 // Workgroup 256; one invocation per (sample, unit) pair, B * U of them (column_sum: one per
-// column); dispatch ceil(n / 256) groups, folded into 2-D past the per-dimension limit (the flat
+// column; rnn_output_mask: one per sample); dispatch ceil(n / 256) groups, folded into 2-D past the per-dimension limit (the flat
 // group id is wid.y * nwg.x + wid.x). Every entry point returns early past its n. Strided
 // operands are made row-major by the launcher; the kernels index row-major buffers only.
 
@@ -578,4 +580,23 @@ fn column_sum_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     var acc = 0.0;
     for (var r = 0u; r < p[0]; r++) { acc += x[r * p[2] + c]; }
     out[c] = acc;
+}
+
+//// rnn_output_mask_f32
+// Keras's output mask in processing order: out[b, s] = 1 where step s is real, or (without
+// zero_output_for_mask) masked after a real step (the output repeats the last one); else 0,
+// the zeros before the first real step. nn::layers::recurrent's output mask on the CPU.
+@group(0) @binding(1) var<storage, read> mask: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(256)
+fn rnn_output_mask_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let b = flat_id(wid, lid, nwg);
+    if (b >= p[0]) { return; }
+    var seen = false;
+    for (var s = 0u; s < p[1]; s++) {
+        let real = mask[gate_row(b, s)] > 0.5;
+        seen = seen || real;
+        out[b * p[1] + s] = select(0.0, 1.0, real || (seen && p[8] == 0u));
+    }
 }

@@ -154,19 +154,17 @@ impl Recurrent {
         };
         // Keras's outputs at masked steps: zeros with `zero_output_for_mask`, else the previous
         // output, which is zeros until the first real step (the initial state is not an output).
-        let output_mask = mask.as_ref().map(|m| output_mask(m.cpu_values().as_slice(), batch, steps, o.go_backwards, o.zero_output_for_mask));
+        // Computed on the mask's device, so a GPU mask is never read back.
+        let output_mask = mask.as_ref().map(|m| ops::recurrent::output_mask(m, o.go_backwards, o.zero_output_for_mask)?.to_device(x.device())).transpose()?;
         let output = if o.return_sequences {
             let h = if self.state_count() == 2 { ops::slice(&seq, &[all(batch), all(steps), cols(0, units)])? } else { seq };
             match output_mask {
-                Some(om) => ops::mul(&h, &Tensor::from_vec_on(om, &[batch, steps, 1], h.device())?)?,
+                Some(om) => ops::mul(&h, &ops::reshape(&om, &[batch, steps, 1])?)?,
                 None => h,
             }
         } else {
             match output_mask {
-                Some(om) => {
-                    let last: Vec<f32> = om.chunks(steps).map(|row| row[steps - 1]).collect();
-                    ops::mul(&states[0], &Tensor::from_vec_on(last, &[batch, 1], states[0].device())?)?
-                }
+                Some(om) => ops::mul(&states[0], &ops::slice(&om, &[all(batch), cols(steps - 1, 1)])?)?,
                 None => states[0].clone(),
             }
         };
@@ -178,22 +176,6 @@ impl Recurrent {
         }
         Ok((output, states))
     }
-}
-
-/// Per step in processing order, 1.0 where the layer's output is the state (a real step, or
-/// with `zero_output_for_mask` off a masked step after one), 0.0 where it is zeros.
-fn output_mask(mask: &[f32], batch: usize, steps: usize, go_backwards: bool, zero_output_for_mask: bool) -> Vec<f32> {
-    let mut out = Vec::with_capacity(batch * steps);
-    for b in 0..batch {
-        let row = &mask[b * steps..(b + 1) * steps];
-        let mut seen = false;
-        for s in 0..steps {
-            let real = row[if go_backwards { steps - 1 - s } else { s }] > 0.5;
-            seen |= real;
-            out.push(if real || (seen && !zero_output_for_mask) { 1.0 } else { 0.0 });
-        }
-    }
-    out
 }
 
 impl Layer for Recurrent {
