@@ -259,3 +259,19 @@ def test_rnn_gpu_records_without_reading_back(cell):
         outputs[0].sum().backward()
         assert fn.config.memory_stats()["submits"] == before, "the backward pass read something back"
         assert np.isfinite(kernel.grad.numpy()).all()
+
+
+def test_rnn_gpu_training_keeps_the_pool_flat():
+    # Every buffer of the recurrent op (projection, saved gates, history, gate gradients) goes
+    # back to the pool: after warm-up, training allocates nothing new.
+    require_gpu()
+    model = fn.Sequential([fn.Input((T, F)), fn.layers.Masking(0.0), fn.layers.LSTM(17, return_sequences=True, recurrent_dropout=0.2),
+                           fn.layers.GRU(3, reset_after=False), fn.layers.Dense(2)], device="gpu")
+    model.compile(optimizer=fn.optimizers.SGD(0.01), loss="mse")
+    x, y = _data(pad=True)
+    for _ in range(3):
+        model.train_on_batch(x, y)
+    allocated = fn.config.memory_stats()["allocated_bytes"]
+    for _ in range(30):
+        model.train_on_batch(x, y)
+    assert fn.config.memory_stats()["allocated_bytes"] == allocated
