@@ -77,7 +77,13 @@ pub fn array_to_tensor(array: &Bound<'_, PyArrayDyn<f32>>) -> Tensor {
 
 /// A tensor's values as a new NumPy array of its shape.
 pub fn tensor_to_numpy<'py>(py: Python<'py>, tensor: &Tensor) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
-    let values = tensor.to_vec();
+    // A GPU tensor is read back (with the GIL released: it waits for the GPU).
+    let values = if tensor.device() == crate::tensor::Device::Gpu {
+        let t = tensor.clone();
+        py.detach(move || t.try_cpu_values().map(|v| v.into_vec()))?
+    } else {
+        tensor.to_vec()
+    };
     PyArray1::from_vec(py, values).reshape(tensor.shape().to_vec())
 }
 

@@ -24,6 +24,12 @@ fn gpu_probe(py: Python<'_>) -> PyResult<(bool, Py<PyAny>)> {
     }
 }
 
+/// Whether the adapter was probed yet (import never does).
+#[pyfunction]
+fn gpu_probed() -> bool {
+    crate::gpu::probed()
+}
+
 /// The buffer pool: bytes allocated, bytes free for reuse, allocations made, submits so far
 /// (None without a GPU).
 #[pyfunction]
@@ -56,6 +62,7 @@ fn cpu_fallbacks() -> Vec<(&'static str, u64)> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu_probe, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_memory_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_probed, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_empty_cache, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_synchronize, m)?)?;
     m.add_function(wrap_pyfunction!(cpu_fallbacks, m)?)?;

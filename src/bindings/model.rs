@@ -31,6 +31,10 @@ struct PyHook {
 const REFRESH: Duration = Duration::from_millis(50);
 
 impl Hook for PyHook {
+    fn wants_logs(&mut self, _step: usize, last: bool) -> bool {
+        self.callback.is_some() && (self.every_batch || last || self.last_call.elapsed() >= REFRESH)
+    }
+
     fn batch_end(&mut self, step: usize, logs: &Logs, last: bool) -> Result<bool> {
         if !(self.every_batch || last || self.last_call.elapsed() >= REFRESH) {
             return Ok(false);
@@ -177,7 +181,7 @@ impl PyModel {
     fn compile(&self, loss: &Bound<'_, PyDict>, metrics: Vec<(String, String, Bound<'_, PyDict>)>, optimizer: PyRef<'_, PyOptimizer>) -> PyResult<()> {
         let loss = loss_from(loss)?;
         let metrics = metrics.into_iter().map(|(name, kind, spec)| metric_from(name, &kind, &spec)).collect::<PyResult<Vec<_>>>()?;
-        *self.compiled.lock() = Some(Compiled { loss, metrics, optimizer: optimizer.inner.clone(), data_parallel: None, grad_norms: None });
+        *self.compiled.lock() = Some(Compiled::new(loss, metrics, optimizer.inner.clone()));
         Ok(())
     }
 

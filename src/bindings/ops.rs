@@ -238,7 +238,17 @@ fn categorical_crossentropy(py: Python<'_>, y_true: &Bound<'_, PyAny>, y_pred: &
 fn sparse_categorical_crossentropy(py: Python<'_>, y_true: &Bound<'_, PyAny>, y_pred: &Bound<'_, PyAny>, from_logits: bool) -> PyT {
     let labels = to_labels(y_true, "sparse_categorical_crossentropy")?;
     let b = t(y_pred, "sparse_categorical_crossentropy")?;
-    run(py, move || loss::sparse_categorical_crossentropy(&labels, &b, from_logits))
+    run(py, move || {
+        if b.device() == crate::tensor::Device::Gpu {
+            // Checked here on the host; the GPU builds the one-hot targets from them.
+            let as_floats = crate::tensor::Tensor::from_vec(labels.iter().map(|&l| l as f32).collect(), &[labels.len()])?;
+            if let Some(bad) = labels.iter().find(|&&l| l < 0 || l as usize >= *b.shape().last().unwrap_or(&0)) {
+                return Err(crate::Error::value("sparse_categorical_crossentropy", format!("labels in [0, {}) for y_pred {:?}", b.shape().last().unwrap_or(&0), b.shape()), format!("label {bad}")));
+            }
+            return loss::sparse_categorical_crossentropy_tensor(&as_floats, &b, from_logits);
+        }
+        loss::sparse_categorical_crossentropy(&labels, &b, from_logits)
+    })
 }
 
 /// Turn recording on or off for this thread; returns the previous mode.

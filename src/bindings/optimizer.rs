@@ -109,7 +109,11 @@ impl PyOptimizer {
     /// the optimizer has not updated yet. For saving.
     fn get_slots<'py>(&self, py: Python<'py>, weights: Vec<PyRef<'py, PyTensor>>) -> PyResult<Vec<Option<Vec<Bound<'py, PyArray1<f32>>>>>> {
         let opt = self.inner.lock();
-        Ok(weights.iter().map(|w| opt.slots_of(&w.inner).map(|slots| slots.iter().map(|s| PyArray1::from_slice(py, s)).collect())).collect())
+        let mut out = Vec::with_capacity(weights.len());
+        for w in &weights {
+            out.push(opt.slots_of(&w.inner)?.map(|slots| slots.iter().map(|s| PyArray1::from_slice(py, s)).collect()));
+        }
+        Ok(out)
     }
 
     /// Restore one weight's state arrays (as `get_slots` gives them). Raises `FileFormatError`

@@ -60,6 +60,13 @@ impl GpuBuffer {
         super::recorder::read_back(self.gpu, op, self.raw(), start, len)
     }
 
+    /// Ranges `(buffer, start, len)` of several buffers, read with one submit and one wait.
+    pub fn download_many(op: &str, parts: &[(&GpuBuffer, usize, usize)]) -> Result<Vec<Vec<f32>>> {
+        let Some((first, _, _)) = parts.first() else { return Ok(Vec::new()) };
+        let raw: Vec<(&wgpu::Buffer, usize, usize)> = parts.iter().map(|(b, s, l)| (b.raw(), *s, *l)).collect();
+        super::recorder::read_back_many(first.gpu, op, &raw)
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }

@@ -95,6 +95,11 @@ fn desc_backends() -> wgpu::Backends {
     wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12
 }
 
+/// Whether the adapter was looked for yet (import must not do it).
+pub fn probed() -> bool {
+    GPU.get().is_some()
+}
+
 /// The GPU, probing for it on the first call. `Err` holds why there is none.
 pub fn probe() -> std::result::Result<&'static Arc<Gpu>, &'static str> {
     // wgpu panics on some broken driver installs; that must become "no GPU", not a crash.
@@ -106,13 +111,6 @@ pub fn probe() -> std::result::Result<&'static Arc<Gpu>, &'static str> {
 /// The GPU, or a `Device` error naming `op` and why there is none.
 pub fn gpu(op: &str) -> Result<&'static Arc<Gpu>> {
     probe().map_err(|why| Error::Device { op: op.to_string(), expected: "a GPU adapter".to_string(), got: why.to_string() })
-}
-
-/// Keep an engine error for the next GPU call to raise (for paths that cannot return one).
-pub(crate) fn report_error(e: &Error) {
-    if let Ok(gpu) = probe() {
-        gpu.device_error.lock().get_or_insert_with(|| e.to_string());
-    }
 }
 
 impl Gpu {

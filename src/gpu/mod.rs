@@ -14,11 +14,14 @@ pub(crate) mod pool;
 pub(crate) mod recorder;
 
 pub use buffer::GpuBuffer;
-pub use context::{gpu, probe, AdapterSummary, Gpu};
+pub use context::{gpu, probe, probed, AdapterSummary, Gpu};
 pub use recorder::synchronize;
 
 /// Pool figures: (bytes allocated, bytes free for reuse, allocations made), and submits so far.
 pub fn memory_stats() -> Option<(u64, u64, u64, u64)> {
+    if !probed() {
+        return None;
+    }
     let gpu = probe().ok()?;
     let pool = gpu.pool.lock();
     Some((pool.allocated_bytes, pool.free_bytes, pool.allocations, gpu.recorder.lock().submits))

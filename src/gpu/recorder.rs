@@ -82,16 +82,30 @@ impl Recorder {
 
 /// Submit everything recorded and read `len` f32 values from element `start` of `src`.
 pub(crate) fn read_back(gpu: &Arc<Gpu>, op: &str, src: &wgpu::Buffer, start: usize, len: usize) -> Result<Vec<f32>> {
-    let bytes = (len * 4) as u64;
+    Ok(read_back_many(gpu, op, &[(src, start, len)])?.pop().unwrap_or_default())
+}
+
+/// Submit everything recorded and read several ranges `(buffer, start, len)` (in f32 elements)
+/// with one submit and one wait: a training loop reads a whole stretch of steps' losses and
+/// predictions at once.
+pub(crate) fn read_back_many(gpu: &Arc<Gpu>, op: &str, parts: &[(&wgpu::Buffer, usize, usize)]) -> Result<Vec<Vec<f32>>> {
+    let total: usize = parts.iter().map(|p| p.2).sum();
+    if total == 0 {
+        return Ok(parts.iter().map(|_| Vec::new()).collect());
+    }
     let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("ferronet read-back"),
-        size: bytes,
+        size: (total * 4) as u64,
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
     {
         let mut rec = gpu.recorder.lock();
-        rec.copy(gpu, src, (start * 4) as u64, &staging, 0, bytes);
+        let mut at = 0u64;
+        for &(src, start, len) in parts {
+            rec.copy(gpu, src, (start * 4) as u64, &staging, at, (len * 4) as u64);
+            at += (len * 4) as u64;
+        }
         rec.submit(gpu);
     }
     let (tx, rx) = std::sync::mpsc::channel();
@@ -102,11 +116,17 @@ pub(crate) fn read_back(gpu: &Arc<Gpu>, op: &str, src: &wgpu::Buffer, start: usi
     gpu.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| fail(e.to_string()))?;
     gpu.take_device_error(op)?;
     rx.recv().map_err(|e| fail(e.to_string()))?.map_err(|e| fail(e.to_string()))?;
-    let out = {
+    let all: Vec<f32> = {
         let view = staging.get_mapped_range(..).map_err(|e| fail(e.to_string()))?;
         view.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
     };
     staging.unmap();
+    let mut out = Vec::with_capacity(parts.len());
+    let mut at = 0;
+    for &(_, _, len) in parts {
+        out.push(all[at..at + len].to_vec());
+        at += len;
+    }
     Ok(out)
 }
 

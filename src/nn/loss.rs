@@ -31,10 +31,7 @@ impl LossKind {
             LossKind::CategoricalCrossentropy { from_logits, label_smoothing } => {
                 loss::categorical_crossentropy(y_true, y_pred, from_logits, label_smoothing)
             }
-            LossKind::SparseCategoricalCrossentropy { from_logits } => {
-                let labels = labels_of(y_true)?;
-                loss::sparse_categorical_crossentropy(&labels, y_pred, from_logits)
-            }
+            LossKind::SparseCategoricalCrossentropy { from_logits } => loss::sparse_categorical_crossentropy_tensor(y_true, y_pred, from_logits),
         }
     }
 

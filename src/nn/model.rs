@@ -90,6 +90,12 @@ pub struct Compiled {
     pub grad_norms: Option<Arc<parking_lot::Mutex<GradNorms>>>,
 }
 
+impl Compiled {
+    pub fn new(loss: LossKind, metrics: Vec<Metric>, optimizer: Arc<parking_lot::Mutex<Optimizer>>) -> Self {
+        Compiled { loss, metrics, optimizer, data_parallel: None, grad_norms: None }
+    }
+}
+
 /// Row-major samples: `x` is `n` rows of `x_row` shape, `y` likewise, `weights` one per sample.
 pub struct Dataset<'a> {
     pub x: &'a [f32],
@@ -149,7 +155,26 @@ pub type Logs = Vec<(String, f64)>;
 /// Hears about each finished batch (`step`, running logs); returns true to stop the loop.
 pub trait Hook {
     fn batch_end(&mut self, step: usize, logs: &Logs, last: bool) -> Result<bool>;
+
+    /// Whether `batch_end` would use this step's logs. A GPU loop reads its losses and
+    /// predictions back only when they are wanted.
+    fn wants_logs(&mut self, _step: usize, _last: bool) -> bool {
+        true
+    }
 }
+
+/// A GPU step's loss and predictions, still on the GPU: the loop reads a stretch of them back
+/// with one submit when the logs are wanted (the progress bar, a callback, the epoch's end).
+struct Pending {
+    loss: Tensor,
+    samples: f64,
+    y: Tensor,
+    y_pred: Tensor,
+    mask: Option<Tensor>,
+}
+
+/// Steps kept on the GPU before they are read back regardless (bounds the memory they hold).
+const MAX_PENDING: usize = 256;
 
 fn logs_of(loss: &MeanTracker, metrics: &[Metric]) -> Logs {
     let mut logs: Logs = vec![("loss".to_string(), loss.result())];
@@ -170,7 +195,7 @@ impl Compiled {
             return Ok(());
         }
         let width = *y_pred.shape().last().unwrap_or(&1);
-        let (yv, pv) = (y.cpu_values(), y_pred.cpu_values());
+        let (yv, pv) = (y.try_cpu_values()?, y_pred.try_cpu_values()?);
         // One mask value per row of predictions, or none.
         let rows = mask.filter(|m| m.numel() * width == y_pred.numel()).map(|m| m.to_vec());
         for m in &mut self.metrics {
@@ -187,29 +212,85 @@ impl Compiled {
             // reshape of zero samples is ambiguous), but the rank still takes part in the sum.
             return self.apply_across_ranks(&weights, 0, 0.0, y, y, None);
         }
+        if self.data_parallel.is_some() {
+            let previous = autograd::set_grad_enabled(true);
+            let result = (|| {
+                let (y_pred, mask, loss) = self.forward_backward(model, &weights, x, y, w, rng)?;
+                let value = loss.item()?;
+                self.apply_across_ranks(&weights, x.shape().first().copied().unwrap_or(0), value, y, &y_pred.detach(), mask.as_ref())
+            })();
+            autograd::set_grad_enabled(previous);
+            return result;
+        }
+        let (loss, y_pred, mask) = self.train_step_on_device(model, x, y, w, rng)?;
+        let value = loss.item()?;
+        let _no_grad = NoGradGuard::new();
+        self.update_metrics(y, &y_pred, mask.as_ref())?;
+        Ok(value)
+    }
+
+    /// Forward and backward on a batch; the gradients are left on the weights.
+    fn forward_backward(&mut self, model: &Sequential, weights: &[Tensor], x: &Tensor, y: &Tensor, w: Option<&Tensor>, rng: &mut Rng) -> Result<(Tensor, Option<Tensor>, Tensor)> {
+        let (y_pred, mask, loss) = model.loss(&self.loss, x, y, w, &mut ForwardContext::new(true, rng))?;
+        // Gradients left on the weights by an earlier manual backward() must not be added in.
+        weights.iter().for_each(|w| drop(w.take_grad()));
+        if loss.requires_grad() {
+            autograd::backward(&loss, None, false)?;
+        }
+        Ok((y_pred, mask, loss))
+    }
+
+    /// A whole optimizer step without reading anything back: returns the loss, the predictions
+    /// and their mask where they were computed (on a GPU model, still on the GPU).
+    fn train_step_on_device(&mut self, model: &Sequential, x: &Tensor, y: &Tensor, w: Option<&Tensor>, rng: &mut Rng) -> Result<(Tensor, Tensor, Option<Tensor>)> {
+        let weights = model.trainable_weights();
         let previous = autograd::set_grad_enabled(true);
         let result = (|| {
-            let (y_pred, mask, loss) = model.loss(&self.loss, x, y, w, &mut ForwardContext::new(true, rng))?;
-            let value = loss.item()?;
-            // Gradients left on the weights by an earlier manual backward() must not be added in.
-            weights.iter().for_each(|w| drop(w.take_grad()));
-            if loss.requires_grad() {
-                autograd::backward(&loss, None, false)?;
-            }
-            if self.data_parallel.is_some() {
-                return self.apply_across_ranks(&weights, x.shape().first().copied().unwrap_or(0), value, y, &y_pred.detach(), mask.as_ref());
-            }
+            let (y_pred, mask, loss) = self.forward_backward(model, &weights, x, y, w, rng)?;
             let pairs: Vec<(Tensor, Tensor)> = weights.iter().filter_map(|w| w.take_grad().map(|g| (w.clone(), g))).collect();
             if let Some(norms) = &self.grad_norms {
                 norms.lock().record(&weights, &pairs);
             }
             self.optimizer.lock().apply(&pairs)?;
-            let _no_grad = NoGradGuard::new();
-            self.update_metrics(y, &y_pred.detach(), mask.as_ref())?;
-            Ok(value)
+            Ok((loss.detach(), y_pred.detach(), mask))
         })();
         autograd::set_grad_enabled(previous);
         result
+    }
+
+    /// Read back the pending GPU steps (one submit) into the loss tracker and the metrics.
+    fn settle(&mut self, pending: &mut Vec<Pending>, loss: &mut MeanTracker) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut tensors: Vec<&Tensor> = Vec::new();
+        for p in pending.iter() {
+            tensors.push(&p.loss);
+            if !self.metrics.is_empty() {
+                tensors.extend([&p.y, &p.y_pred]);
+                tensors.extend(p.mask.as_ref());
+            }
+        }
+        let mut values = Tensor::read_all(&tensors)?.into_iter();
+        for p in pending.drain(..) {
+            let value = values.next().and_then(|v| v.first().copied()).unwrap_or(f32::NAN);
+            loss.update(value as f64, p.samples);
+            if !self.metrics.is_empty() {
+                let (yv, pv) = (values.next().unwrap_or_default(), values.next().unwrap_or_default());
+                let mv = p.mask.as_ref().map(|_| values.next().unwrap_or_default());
+                let width = *p.y_pred.shape().last().unwrap_or(&1);
+                let rows = mv.filter(|m| m.len() * width == pv.len());
+                for m in &mut self.metrics {
+                    m.update(&yv, &pv, width, rows.as_deref())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this loop keeps step results on the device until the logs are wanted.
+    fn defers(&self, model: &Sequential) -> bool {
+        model.device() == Device::Gpu && self.data_parallel.is_none() && self.grad_norms.is_none()
     }
 
     /// The data-parallel end of a train step: this rank's gradients, loss and metric updates are
@@ -252,15 +333,29 @@ impl Compiled {
         }
         let mut loss = MeanTracker::default();
         let steps = data.n.div_ceil(batch_size.max(1));
+        let defer = self.defers(model);
+        let mut pending: Vec<Pending> = Vec::new();
         for (step, indices) in order.chunks(batch_size.max(1)).enumerate() {
             // Across ranks `indices` is the global batch; this rank trains on its shard of it.
             let (x, y, w) = data.batch(self.data_parallel.as_ref().map_or(indices, |dp| dp.shard(indices)), model.device())?;
-            let value = self.train_step(model, &x, &y, w.as_ref(), rng)?;
-            loss.update(value as f64, indices.len() as f64);
-            if hook.batch_end(step, &logs_of(&loss, &self.metrics), step + 1 == steps)? {
+            let last = step + 1 == steps;
+            if defer {
+                let (value, y_pred, mask) = self.train_step_on_device(model, &x, &y, w.as_ref(), rng)?;
+                pending.push(Pending { loss: value, samples: indices.len() as f64, y, y_pred, mask });
+                if hook.wants_logs(step, last) || pending.len() >= MAX_PENDING {
+                    self.settle(&mut pending, &mut loss)?;
+                }
+                // The hook still runs (Ctrl-C, stop requests); without settling, its logs are
+                // those of the last read-back.
+            } else {
+                let value = self.train_step(model, &x, &y, w.as_ref(), rng)?;
+                loss.update(value as f64, indices.len() as f64);
+            }
+            if hook.batch_end(step, &logs_of(&loss, &self.metrics), last)? {
                 break;
             }
         }
+        self.settle(&mut pending, &mut loss)?;
         Ok(logs_of(&loss, &self.metrics))
     }
 
@@ -270,14 +365,27 @@ impl Compiled {
         let order: Vec<usize> = (0..data.n).collect();
         let mut loss = MeanTracker::default();
         let steps = data.n.div_ceil(batch_size.max(1));
+        let defer = self.defers(model);
+        let mut pending: Vec<Pending> = Vec::new();
         for (step, indices) in order.chunks(batch_size.max(1)).enumerate() {
             let (x, y, w) = data.batch(indices, model.device())?;
-            let value = self.test_step(model, &x, &y, w.as_ref(), rng)?;
-            loss.update(value as f64, indices.len() as f64);
-            if hook.batch_end(step, &logs_of(&loss, &self.metrics), step + 1 == steps)? {
+            let last = step + 1 == steps;
+            if defer {
+                let _no_grad = NoGradGuard::new();
+                let (y_pred, mask, value) = model.loss(&self.loss, &x, &y, w.as_ref(), &mut ForwardContext::new(false, rng))?;
+                pending.push(Pending { loss: value, samples: indices.len() as f64, y, y_pred, mask });
+                if hook.wants_logs(step, last) || pending.len() >= MAX_PENDING {
+                    self.settle(&mut pending, &mut loss)?;
+                }
+            } else {
+                let value = self.test_step(model, &x, &y, w.as_ref(), rng)?;
+                loss.update(value as f64, indices.len() as f64);
+            }
+            if hook.batch_end(step, &logs_of(&loss, &self.metrics), last)? {
                 break;
             }
         }
+        self.settle(&mut pending, &mut loss)?;
         Ok(logs_of(&loss, &self.metrics))
     }
 

@@ -6,7 +6,10 @@ use crate::cpu::{CHUNK, PARALLEL_MIN_ELEMENTS};
 use super::schedule::Schedule;
 use crate::error::{Error, Result};
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::{CpuValues, Tensor};
+use crate::gpu::kernels::optimizer::{apply_update, UpdateRule};
+use crate::gpu::GpuBuffer;
+use crate::ops;
+use crate::tensor::{CpuValues, Device, Tensor};
 use crate::cpu::parallel::{for_each_chunk_mut, SharedMut};
 use std::collections::HashMap;
 
@@ -61,6 +64,8 @@ pub struct Optimizer {
     /// Weights (by tensor id) excluded from weight decay.
     pub no_decay: Vec<usize>,
     slots: HashMap<usize, Vec<Vec<f32>>>,
+    /// The state of weights that live on the GPU, kept there (no host round trip per step).
+    gpu_slots: HashMap<usize, Vec<GpuBuffer>>,
 }
 
 fn l2(values: &[f32]) -> f32 {
@@ -69,17 +74,25 @@ fn l2(values: &[f32]) -> f32 {
 
 impl Optimizer {
     pub fn new(rule: Rule, learning_rate: f32, weight_decay: f32, clip: Clip) -> Self {
-        Optimizer { rule, learning_rate, schedule: None, weight_decay, clip, iterations: 0, no_decay: Vec::new(), slots: HashMap::new() }
+        Optimizer { rule, learning_rate, schedule: None, weight_decay, clip, iterations: 0, no_decay: Vec::new(), slots: HashMap::new(), gpu_slots: HashMap::new() }
     }
 
     /// Number of optimizer state values (Keras counts `iterations` and the learning rate too).
     pub fn variable_count(&self) -> usize {
-        self.slots.values().flat_map(|s| s.iter().map(|v| v.len())).sum::<usize>() + if self.slots.is_empty() { 0 } else { 2 }
+        let host = self.slots.values().flat_map(|s| s.iter().map(|v| v.len())).sum::<usize>();
+        let gpu = self.gpu_slots.values().flat_map(|s| s.iter().map(GpuBuffer::len)).sum::<usize>();
+        host + gpu + if self.slots.is_empty() && self.gpu_slots.is_empty() { 0 } else { 2 }
     }
 
-    /// The state vectors of one weight (for saving), by slot.
-    pub fn slots_of(&self, weight: &Tensor) -> Option<&Vec<Vec<f32>>> {
-        self.slots.get(&weight.id())
+    /// The state vectors of one weight (for saving), by slot; GPU state is read back.
+    ///
+    /// # Errors
+    /// `Device` when GPU state cannot be read.
+    pub fn slots_of(&self, weight: &Tensor) -> Result<Option<Vec<Vec<f32>>>> {
+        if let Some(slots) = self.gpu_slots.get(&weight.id()) {
+            return Ok(Some(slots.iter().map(|s| s.download("optimizer state")).collect::<Result<_>>()?));
+        }
+        Ok(self.slots.get(&weight.id()).cloned())
     }
 
     /// Replace one weight's state vectors (loading a saved optimizer).
@@ -94,7 +107,83 @@ impl Optimizer {
         if let Some(bad) = slots.iter().find(|s| s.len() != weight.numel()) {
             return Err(Error::format("optimizer state", format!("arrays of {} values for weight {}", weight.numel(), fmt_shape(weight.shape())), bad.len().to_string()));
         }
-        self.slots.insert(weight.id(), slots);
+        if weight.device() == Device::Gpu {
+            let uploaded = slots.iter().map(|s| GpuBuffer::upload("optimizer state", s)).collect::<Result<_>>()?;
+            self.gpu_slots.insert(weight.id(), uploaded);
+            self.slots.remove(&weight.id());
+        } else {
+            self.gpu_slots.remove(&weight.id());
+            self.slots.insert(weight.id(), slots);
+        }
+        Ok(())
+    }
+
+    /// One step for weights that all live on the GPU: gradients clipped with GPU ops, then one
+    /// update kernel per weight on state kept on the GPU.
+    fn apply_on_gpu(&mut self, pairs: &[(Tensor, Tensor)]) -> Result<()> {
+        let mut grads = pairs.iter().map(|(w, g)| {
+            if g.numel() != w.numel() {
+                return Err(Error::shape("optimizer", format!("a gradient with {} values for weight {}", w.numel(), fmt_shape(w.shape())), g.numel().to_string()));
+            }
+            ops::contiguous(&g.to_device(Device::Gpu)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+        self.clip_on_gpu(&mut grads)?;
+        if let Some(schedule) = &self.schedule {
+            self.learning_rate = schedule.at(self.iterations);
+        }
+        let (lr, t) = (self.learning_rate, (self.iterations + 1) as i32);
+        let rule = gpu_rule(self.rule, lr, t);
+        for ((w, _), g) in pairs.iter().zip(&grads) {
+            if !self.gpu_slots.contains_key(&w.id()) {
+                // State from CPU steps (or a loaded file) moves over once; else the rule's start.
+                let host = self.slots.remove(&w.id()).unwrap_or_else(|| (0..rule.slots).map(|s| vec![self.rule.initial_slot_value(s); w.numel()]).collect());
+                let uploaded = host.iter().map(|s| GpuBuffer::upload("optimizer state", s)).collect::<Result<_>>()?;
+                self.gpu_slots.insert(w.id(), uploaded);
+            }
+            let slots = &self.gpu_slots[&w.id()];
+            let decay = if self.weight_decay > 0.0 && !self.no_decay.contains(&w.id()) { self.weight_decay * lr } else { 0.0 };
+            let gs = g.storage();
+            w.update_on_gpu(|ws| apply_update("optimizer", ws, &gs, slots, &rule, lr, decay))?;
+        }
+        self.iterations += 1;
+        Ok(())
+    }
+
+    /// Keras's clipping with GPU ops (no read-back: the scale stays a GPU scalar).
+    fn clip_on_gpu(&self, grads: &mut [Tensor]) -> Result<()> {
+        let norm = |g: &Tensor| ops::sqrt(&ops::sum(&ops::square(g)?, None, false)?);
+        // min(1, c / norm) as a GPU scalar: `c / max(norm, c)`.
+        let scale = |n: &Tensor, c: f32| ops::div(&Tensor::scalar(c), &ops::clip(n, c, f32::INFINITY)?);
+        match self.clip {
+            Clip::None => {}
+            Clip::Value(c) => {
+                for g in grads.iter_mut() {
+                    *g = ops::clip(g, -c, c)?;
+                }
+            }
+            Clip::Norm(c) => {
+                for g in grads.iter_mut() {
+                    *g = ops::mul(g, &scale(&norm(g)?, c)?)?;
+                }
+            }
+            Clip::GlobalNorm(c) => {
+                let mut total: Option<Tensor> = None;
+                for g in grads.iter() {
+                    let sq = ops::sum(&ops::square(g)?, None, false)?;
+                    total = Some(match total {
+                        Some(t) => ops::add(&t, &sq)?,
+                        None => sq,
+                    });
+                }
+                if let Some(total) = total {
+                    let s = scale(&ops::sqrt(&total)?, c)?;
+                    for g in grads.iter_mut() {
+                        *g = ops::mul(g, &s)?;
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -103,6 +192,16 @@ impl Optimizer {
     /// # Errors
     /// `Shape` when a gradient's size differs from its weight's.
     pub fn apply(&mut self, pairs: &[(Tensor, Tensor)]) -> Result<()> {
+        if !pairs.is_empty() && pairs.iter().all(|(w, _)| w.device() == Device::Gpu) {
+            return self.apply_on_gpu(pairs);
+        }
+        // Host path (CPU weights; a GPU weight mixed in goes through a round trip): state that
+        // lived on the GPU comes back first.
+        for (w, _) in pairs {
+            if let Some(slots) = self.gpu_slots.remove(&w.id()) {
+                self.slots.insert(w.id(), slots.iter().map(|s| s.download("optimizer state")).collect::<Result<_>>()?);
+            }
+        }
         let values: Vec<CpuValues> = pairs.iter().map(|(_, g)| g.cpu_values()).collect();
         for ((w, _), g) in pairs.iter().zip(&values) {
             if g.as_slice().len() != w.numel() {
@@ -171,6 +270,41 @@ impl Optimizer {
             }
         }
     }
+}
+
+/// The rule as the GPU update kernel runs it (the CPU's `update_chunk`, element by element).
+fn gpu_rule(rule: Rule, lr: f32, t: i32) -> UpdateRule {
+    let count = rule.slot_count();
+    let (key, body, scalars) = match rule {
+        Rule::Sgd { momentum: 0.0, .. } => ("sgd".to_string(), "wi -= lr * gi;".to_string(), [0.0; 4]),
+        Rule::Sgd { momentum, nesterov } => (
+            format!("sgd_momentum/{nesterov}"),
+            format!("let m = a * s0[i] - lr * gi; s0[i] = m; wi += {};", if nesterov { "a * m - lr * gi" } else { "m" }),
+            [momentum, 0.0, 0.0, 0.0],
+        ),
+        Rule::Adam { beta_1, beta_2, epsilon, amsgrad } => {
+            let alpha = lr * (1.0 - beta_2.powi(t)).sqrt() / (1.0 - beta_1.powi(t));
+            let update = if amsgrad { "let vh = max(s2[i], v); s2[i] = vh; wi -= a * m / (sqrt(vh) + d);" } else { "wi -= a * m / (sqrt(v) + d);" };
+            (
+                format!("adam/{amsgrad}"),
+                format!("let m = s0[i] + (gi - s0[i]) * (1.0 - b); let v = s1[i] + (gi * gi - s1[i]) * (1.0 - c); s0[i] = m; s1[i] = v; {update}"),
+                [alpha, beta_1, beta_2, epsilon],
+            )
+        }
+        Rule::RmsProp { rho, momentum, epsilon, centered } => {
+            // Slots in the CPU's order: velocity, then momentum (if any), then the average (if centered).
+            let avg = if momentum > 0.0 { "s2" } else { "s1" };
+            let denominator = if centered { format!("let av = a * {avg}[i] + (1.0 - a) * gi; {avg}[i] = av; let den = vel - av * av + c;") } else { "let den = vel + c;".to_string() };
+            let step = if momentum > 0.0 { "let mo = b * s1[i] + inc; s1[i] = mo; wi -= mo;" } else { "wi -= inc;" };
+            (
+                format!("rmsprop/{}/{centered}", momentum > 0.0),
+                format!("let vel = a * s0[i] + (1.0 - a) * gi * gi; s0[i] = vel; {denominator} let inc = lr * gi / sqrt(den); {step}"),
+                [rho, momentum, epsilon, 0.0],
+            )
+        }
+        Rule::Adagrad { epsilon, .. } => ("adagrad".to_string(), "let acc = s0[i] + gi * gi; s0[i] = acc; wi -= lr * gi / sqrt(acc + a);".to_string(), [epsilon, 0.0, 0.0, 0.0]),
+    };
+    UpdateRule { key, body, slots: count, scalars }
 }
 
 /// Run `f` over aligned chunks of a weight, its gradient and its slots (in parallel when large).

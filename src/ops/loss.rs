@@ -3,11 +3,11 @@
 //! clipped to `[EPSILON, 1 - EPSILON]` as Keras does, and categorical probabilities are first
 //! renormalised to sum to one. Class labels for the sparse loss are integers.
 
-use super::{record, same_device};
+use super::{loss_gpu, record, same_device};
 use crate::cpu::activation::sigmoid;
 use crate::error::{Error, Result};
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 
 /// Keras's `backend.epsilon()`.
 pub const EPSILON: f32 = 1e-7;
@@ -34,12 +34,13 @@ fn elementwise_loss(
     op: &'static str,
     y_true: &Tensor,
     y_pred: &Tensor,
+    gpu_term: impl FnOnce() -> loss_gpu::Term,
     f: impl Fn(f32, f32) -> (f32, f32, f32) + Send + Sync + Copy + 'static,
 ) -> Result<Tensor> {
-    if let Some(out) = super::via_cpu(op, &[y_true, y_pred], |t| elementwise_loss(op, &t[0], &t[1], f))? {
-        return Ok(out);
-    }
     let (rows, width) = check_same(op, y_true, y_pred)?;
+    if y_pred.device() == Device::Gpu {
+        return loss_gpu::elementwise(op, y_true, y_pred, rows, width, &per_sample_shape(y_pred), gpu_term());
+    }
     let (tv, pv) = (y_true.cpu_values(), y_pred.cpu_values());
     let (t, p) = (tv.as_slice(), pv.as_slice());
     // An empty last axis gives NaN, as NumPy's and Keras's mean over it.
@@ -65,7 +66,7 @@ fn elementwise_loss(
 
 /// `mean((y_true - y_pred)^2, axis=-1)`.
 pub fn mean_squared_error(y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
-    elementwise_loss("mean_squared_error", y_true, y_pred, |t, p| {
+    elementwise_loss("mean_squared_error", y_true, y_pred, loss_gpu::mse, |t, p| {
         let e = p - t;
         (e * e, -2.0 * e, 2.0 * e)
     })
@@ -73,7 +74,7 @@ pub fn mean_squared_error(y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
 
 /// `mean(|y_true - y_pred|, axis=-1)`.
 pub fn mean_absolute_error(y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
-    elementwise_loss("mean_absolute_error", y_true, y_pred, |t, p| {
+    elementwise_loss("mean_absolute_error", y_true, y_pred, loss_gpu::mae, |t, p| {
         let e = p - t;
         let s = if e > 0.0 { 1.0 } else if e < 0.0 { -1.0 } else { 0.0 };
         (e.abs(), -s, s)
@@ -88,7 +89,7 @@ pub fn huber(y_true: &Tensor, y_pred: &Tensor, delta: f32) -> Result<Tensor> {
     if !(delta.is_finite() && delta > 0.0) {
         return Err(Error::value("huber", "a positive finite delta", format!("{delta}")));
     }
-    elementwise_loss("huber", y_true, y_pred, move |t, p| {
+    elementwise_loss("huber", y_true, y_pred, || loss_gpu::huber(delta), move |t, p| {
         let e = p - t;
         if e.abs() <= delta {
             (0.5 * e * e, -e, e)
@@ -105,19 +106,16 @@ pub fn huber(y_true: &Tensor, y_pred: &Tensor, delta: f32) -> Result<Tensor> {
 /// # Errors
 /// `Value` when `label_smoothing` is outside [0, 1].
 pub fn binary_crossentropy(y_true: &Tensor, y_pred: &Tensor, from_logits: bool, label_smoothing: f32) -> Result<Tensor> {
-    if let Some(out) = super::via_cpu("binary_crossentropy", &[y_true, y_pred], |t| binary_crossentropy(&t[0], &t[1], from_logits, label_smoothing))? {
-        return Ok(out);
-    }
     check_smoothing("binary_crossentropy", label_smoothing)?;
     let ls = label_smoothing;
     if from_logits {
-        elementwise_loss("binary_crossentropy", y_true, y_pred, move |t, x| {
+        elementwise_loss("binary_crossentropy", y_true, y_pred, || loss_gpu::binary_crossentropy(true, ls), move |t, x| {
             let t = t * (1.0 - ls) + 0.5 * ls;
             let loss = x.max(0.0) - x * t + (-x.abs()).exp().ln_1p();
             (loss, -x * (1.0 - ls), sigmoid(x) - t)
         })
     } else {
-        elementwise_loss("binary_crossentropy", y_true, y_pred, move |t, p| {
+        elementwise_loss("binary_crossentropy", y_true, y_pred, || loss_gpu::binary_crossentropy(false, ls), move |t, p| {
             let t = t * (1.0 - ls) + 0.5 * ls;
             let c = p.clamp(EPSILON, 1.0 - EPSILON);
             let inside = if (EPSILON..=1.0 - EPSILON).contains(&p) { 1.0 } else { 0.0 };
@@ -183,11 +181,11 @@ fn categorical_rows(t: &[f32], p: &[f32], rows: usize, width: usize, from_logits
 /// # Errors
 /// `Shape` when the shapes differ; `Value` for a bad `label_smoothing`.
 pub fn categorical_crossentropy(y_true: &Tensor, y_pred: &Tensor, from_logits: bool, label_smoothing: f32) -> Result<Tensor> {
-    if let Some(out) = super::via_cpu("categorical_crossentropy", &[y_true, y_pred], |t| categorical_crossentropy(&t[0], &t[1], from_logits, label_smoothing))? {
-        return Ok(out);
-    }
     check_smoothing("categorical_crossentropy", label_smoothing)?;
     let (rows, width) = check_same("categorical_crossentropy", y_true, y_pred)?;
+    if y_pred.device() == Device::Gpu {
+        return loss_gpu::categorical(y_true, y_pred, from_logits, label_smoothing);
+    }
     let mut t = y_true.to_vec();
     if label_smoothing > 0.0 {
         t.iter_mut().for_each(|v| *v = *v * (1.0 - label_smoothing) + label_smoothing / width as f32);
@@ -238,4 +236,30 @@ pub fn sparse_categorical_crossentropy(labels: &[i64], y_pred: &Tensor, from_log
             Ok(vec![Some(Tensor::from_vec(d, &shape)?)])
         }
     }))
+}
+
+/// Sparse categorical crossentropy with the labels as a tensor (floats holding class indices, one
+/// per row of `y_pred`). On the GPU the labels stay there (no read-back); `fit` has checked them.
+///
+/// # Errors
+/// As `sparse_categorical_crossentropy`; `DType` for a non-integer label (CPU path).
+pub fn sparse_categorical_crossentropy_tensor(y_true: &Tensor, y_pred: &Tensor, from_logits: bool) -> Result<Tensor> {
+    let op = "sparse_categorical_crossentropy";
+    if y_pred.device() == Device::Gpu {
+        if y_pred.ndim() == 0 {
+            return Err(Error::shape(op, "y_pred with a class axis", "()"));
+        }
+        let rows: usize = per_sample_shape(y_pred).iter().product();
+        if y_true.numel() != rows {
+            return Err(Error::shape(op, format!("{rows} labels for y_pred {}", fmt_shape(y_pred.shape())), format!("{} labels", y_true.numel())));
+        }
+        return loss_gpu::sparse_categorical(y_true, y_pred, from_logits);
+    }
+    let labels = y_true
+        .cpu_values()
+        .as_slice()
+        .iter()
+        .map(|&v| if v.fract() == 0.0 && v.is_finite() { Ok(v as i64) } else { Err(Error::dtype(op, "integer class labels", format!("{v}"))) })
+        .collect::<Result<Vec<i64>>>()?;
+    sparse_categorical_crossentropy(&labels, y_pred, from_logits)
 }

@@ -8,6 +8,7 @@ pub mod conv;
 pub mod dense;
 pub mod embedding;
 pub mod loss;
+mod loss_gpu;
 pub mod matmul;
 pub mod norm;
 pub mod pool;

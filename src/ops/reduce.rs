@@ -83,16 +83,15 @@ pub fn max(x: &Tensor, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor>
     if axes.iter().any(|&a| x.shape()[a] == 0) {
         return Err(Error::shape("max", "non-empty reduced axes", fmt_shape(x.shape())));
     }
-    let signed: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
-    if let Some(out) = super::via_cpu("max", &[x], |t| max(&t[0], Some(&signed), keepdims))? {
-        return Ok(out);
-    }
     // Move the reduced axes last: each output is then the max of one contiguous row.
     let kept_axes: Vec<usize> = (0..x.ndim()).filter(|a| !axes.contains(a)).collect();
     let order: Vec<usize> = kept_axes.iter().chain(axes.iter()).copied().collect();
-    let moved = contiguous(&permute(x, &order)?)?;
     let row: usize = axes.iter().map(|&a| x.shape()[a]).product();
     let outer = x.numel() / row.max(1);
+    if x.device() == Device::Gpu {
+        return max_on_gpu(x, &order, outer, row, &reduced_shape(x.shape(), &axes, keepdims));
+    }
+    let moved = contiguous(&permute(x, &order)?)?;
     let (values, argmax) = cpu::reduce::max_axis(moved.cpu_values().as_slice(), outer, row, 1);
     let out_shape = reduced_shape(x.shape(), &axes, keepdims);
     let moved_shape = moved.shape().to_vec();
@@ -132,5 +131,24 @@ pub fn sum_to(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
     let from = x.shape().to_vec();
     Ok(record("sum_to", values, shape, &[x], move |_| {
         move |g: &Tensor| Ok(vec![Some(contiguous(&broadcast_to(g, &from)?)?)])
+    }))
+}
+
+/// `max` on the GPU: the rows' maxima and first-maximum indices in one kernel; the backward puts
+/// each row's gradient at its index (an elementwise compare against the column number).
+fn max_on_gpu(x: &Tensor, order: &[usize], outer: usize, row: usize, out_shape: &[usize]) -> Result<Tensor> {
+    let moved = permute(x, order)?;
+    let moved_shape = moved.shape().to_vec();
+    let (values, indices) = gpu::kernels::argmax_rows("max", &moved, outer, row)?;
+    let indices = Tensor::from_gpu(indices, &[outer, 1]);
+    let inverse: Vec<usize> = (0..order.len()).map(|i| order.iter().position(|&o| o == i).unwrap_or(i)).collect();
+    Ok(record_gpu("max", values, out_shape, &[x], move |_| {
+        move |g: &Tensor| {
+            let g = reshape(g, &[outer, 1])?;
+            let columns = Tensor::from_vec_on((0..row).map(|c| c as f32).collect(), &[row], Device::Gpu)?;
+            let scattered = gpu::kernels::elementwise("max", "max_backward", "select(0.0, x0, x2 == x1)", &[&g, &indices, &columns], &[outer, row], [0.0; 4])?;
+            let moved_grad = reshape(&Tensor::from_gpu(scattered, &[outer, row]), &moved_shape)?;
+            Ok(vec![Some(contiguous(&permute(&moved_grad, &inverse)?)?)])
+        }
     }))
 }

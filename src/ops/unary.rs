@@ -57,8 +57,9 @@ pub fn exp(x: &Tensor) -> Result<Tensor> {
 
 /// Natural logarithm (`-inf` at 0, `nan` below, as NumPy).
 pub fn log(x: &Tensor) -> Result<Tensor> {
-    // WGSL's log is undefined at 0 and below: spell out NumPy's answers.
-    let e = Elementwise { key: "log", f: f32::ln, wgsl: "select(select(log(x0), -1.0 / 0.0 * s0, x0 == 0.0), (x0 - x0) / (x0 - x0) * s0, x0 < 0.0)", scalars: [1.0, 0.0, 0.0, 0.0] };
+    // WGSL's log is undefined at 0 and below: NumPy's answers (-inf, NaN) come in as scalars
+    // (WGSL folds a constant 1/0 into a compile error).
+    let e = Elementwise { key: "log", f: f32::ln, wgsl: "select(select(log(x0), s0, x0 == 0.0), s1, x0 < 0.0)", scalars: [f32::NEG_INFINITY, f32::NAN, 0.0, 0.0] };
     unary("log", x, e, |x, y| move |g: &Tensor| Ok(vec![Some(scaled(g, &x, &y, "log", "1.0 / x1", [0.0; 4], |x, _| 1.0 / x)?)]))
 }
 

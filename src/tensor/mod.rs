@@ -171,11 +171,11 @@ impl Tensor {
     }
 
     /// Values in row-major order (borrowed when contiguous). A GPU tensor is read back, which
-    /// waits for the GPU; a failed read-back (a lost device) gives NaNs here and its error at the
-    /// next GPU call. Use `try_cpu_values` where the error can be returned.
+    /// waits for the GPU; a failed read-back (a lost device) gives NaNs here, with the error on
+    /// stderr. The model loops, `.numpy()` and `.item()` use `try_cpu_values`, which returns it.
     pub fn cpu_values(&self) -> CpuValues {
         self.try_cpu_values().unwrap_or_else(|e| {
-            crate::gpu::context::report_error(&e);
+            eprintln!("ferronet: reading a GPU tensor failed ({e}); its values read as NaN");
             CpuValues::Gathered(vec![f32::NAN; self.numel()])
         })
     }
@@ -209,6 +209,34 @@ impl Tensor {
         let mut out = Vec::with_capacity(layout.numel());
         layout.for_each_index(|i| out.push(src[i]));
         Ok(CpuValues::Gathered(out))
+    }
+
+    /// Several tensors' values at once: GPU tensors are read with one submit and one wait.
+    ///
+    /// # Errors
+    /// `Device` when the GPU cannot be read.
+    pub fn read_all(tensors: &[&Tensor]) -> Result<Vec<Vec<f32>>> {
+        let mut out: Vec<Option<Vec<f32>>> = vec![None; tensors.len()];
+        let mut on_gpu: Vec<(usize, Tensor)> = Vec::new();
+        for (i, t) in tensors.iter().enumerate() {
+            if t.device() == Device::Gpu && t.numel() > 0 {
+                on_gpu.push((i, crate::gpu::kernels::contiguous_gpu("read", t)?));
+            } else {
+                out[i] = Some(t.try_cpu_values()?.into_vec());
+            }
+        }
+        if !on_gpu.is_empty() {
+            let storages: Vec<Arc<Storage>> = on_gpu.iter().map(|(_, t)| t.storage()).collect();
+            let mut parts = Vec::with_capacity(on_gpu.len());
+            for ((_, t), s) in on_gpu.iter().zip(&storages) {
+                let Storage::Gpu(b) = &**s else { unreachable!("chosen for living on the GPU") };
+                parts.push((b, t.layout().offset, t.numel()));
+            }
+            for ((i, _), values) in on_gpu.iter().zip(crate::gpu::GpuBuffer::download_many("read", &parts)?) {
+                out[*i] = Some(values);
+            }
+        }
+        Ok(out.into_iter().map(|v| v.unwrap_or_default()).collect())
     }
 
     /// A row-major copy of the values.
@@ -373,6 +401,24 @@ impl Tensor {
             Storage::Cpu(buffer) => Ok(f(buffer.make_mut())),
             Storage::Gpu(_) => unreachable!("handled above"),
         }
+    }
+
+    /// Let a GPU kernel write this tensor's buffer in place (`f` records the kernel). Like
+    /// `update_in_place`, it copies first when the buffer is still shared with a saved graph.
+    ///
+    /// # Errors
+    /// `Value` for a view or a tensor not on the GPU; whatever `f` returns.
+    pub fn update_on_gpu<R>(&self, f: impl FnOnce(&Storage) -> Result<R>) -> Result<R> {
+        let layout = &self.0.layout;
+        let mut guard = self.0.storage.write();
+        if !layout.is_contiguous() || layout.offset != 0 || guard.len() != layout.numel() || guard.device() != Device::Gpu {
+            return Err(Error::value("update_on_gpu", "a contiguous GPU tensor that owns its buffer", format!("a view or a tensor on {}", guard.device())));
+        }
+        if Arc::get_mut(&mut guard).is_none() {
+            let copy = guard.duplicate()?;
+            *guard = Arc::new(copy);
+        }
+        f(&guard)
     }
 
     /// Move this tensor's values to `device` in place: the same tensor (same id, gradient flag,

@@ -101,6 +101,8 @@ def _fit(model, strategy, x, y, batch_size, epochs, verbose, callbacks, validati
     extra = [history] + ([ProgbarLogger(verbose)] if verbose else [])
     cbs = CallbackList(user + extra, model, {"verbose": verbose, "epochs": epochs, "steps": steps})
     wants_batches = any(overrides_batch_hooks(c, "train") for c in user)
+    # Without a progress bar or a batch-level callback nothing reads the logs between batches, and
+    # the engine skips the calls (on a GPU it then reads losses back once per epoch, not per step).
     model.stop_training = False
     # Each epoch's shuffle and dropout seed is a function of this seed and the epoch index. A run
     # continued with initial_epoch > 0 (after an earlier fit, or from a loaded checkpoint, which
@@ -131,7 +133,8 @@ def _fit(model, strategy, x, y, batch_size, epochs, verbose, callbacks, validati
         cbs.on_epoch_begin(epoch)
         cbs.on_train_batch_begin(0)
         seed = (base_seed + 0x9E3779B97F4A7C15 * (epoch + 1)) % 2**63
-        logs = _ordered(engine.fit_epoch(x, y_arr, sw, batch_size, bool(shuffle), seed, on_batch, wants_batches), model)
+        hook = on_batch if (wants_batches or verbose) else None
+        logs = _ordered(engine.fit_epoch(x, y_arr, sw, batch_size, bool(shuffle), seed, hook, wants_batches), model)
         run_validation = val is not None and ((epoch + 1) % freq == 0 if isinstance(freq, int) else (epoch + 1) in freq)
         if strategy is not None:
             strategy._average_statistics(model)

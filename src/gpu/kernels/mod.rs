@@ -4,12 +4,13 @@
 
 mod elementwise;
 mod gemm;
+pub mod optimizer;
 mod reduce;
 pub mod recurrent;
 
 pub use elementwise::elementwise;
 pub use gemm::{gemm, MatView};
-pub use reduce::{reduce_rows, softmax_rows, RowReduce};
+pub use reduce::{argmax_rows, reduce_rows, softmax_rows, RowReduce};
 
 use super::buffer::GpuBuffer;
 use super::context::{gpu, Gpu};
@@ -90,11 +91,25 @@ pub fn fill_buffer(op: &str, out: GpuBuffer, value: f32) -> Result<GpuBuffer> {
     Ok(out)
 }
 
-/// `t` itself when row-major, else a row-major copy on the GPU.
+/// `t` itself when row-major, else a row-major copy on the GPU. The result may start partway
+/// into its buffer (its layout's offset); kernels that index from element 0 use
+/// `contiguous_from_start`.
 pub fn contiguous_gpu(op: &str, t: &Tensor) -> Result<Tensor> {
     if t.layout().is_contiguous() {
         return Ok(t.clone());
     }
+    copy_gpu(op, t)
+}
+
+/// `t` itself when row-major from its buffer's first element, else such a copy.
+pub fn contiguous_from_start(op: &str, t: &Tensor) -> Result<Tensor> {
+    if t.layout().is_contiguous() && t.layout().offset == 0 {
+        return Ok(t.clone());
+    }
+    copy_gpu(op, t)
+}
+
+fn copy_gpu(op: &str, t: &Tensor) -> Result<Tensor> {
     let buf = elementwise(op, "copy", "x0", &[t], t.shape(), [0.0; 4])?;
     Ok(Tensor::from_storage(crate::tensor::Layout::contiguous(t.shape()), Arc::new(Storage::Gpu(buf))))
 }
