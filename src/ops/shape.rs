@@ -139,15 +139,10 @@ pub enum SliceSpec {
     Range { start: isize, step: isize, len: usize },
 }
 
-/// Basic indexing (a view). `specs` has one entry per leading axis; the rest are kept whole.
-/// Positions are already resolved (Python's `slice.indices`); this checks them again.
-///
-/// # Errors
-/// `Shape` when there are more specs than axes or a position is out of range.
-pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
-    let layout = x.layout();
+/// The view `specs` select from `layout` (`named`, the tensor's shape, is for errors only).
+fn slice_layout(layout: &Layout, specs: &[SliceSpec], named: &[usize]) -> Result<Layout> {
     if specs.len() > layout.ndim() {
-        return Err(Error::shape("getitem", format!("at most {} indices", layout.ndim()), format!("{} for shape {}", specs.len(), fmt_shape(x.shape()))));
+        return Err(Error::shape("getitem", format!("at most {} indices", layout.ndim()), format!("{} for shape {}", specs.len(), fmt_shape(named))));
     }
     let mut offset = layout.offset as isize;
     let mut shape = Vec::new();
@@ -157,7 +152,7 @@ pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
         match *spec {
             SliceSpec::Index(i) => {
                 if i >= dim {
-                    return Err(Error::shape("getitem", format!("an index below {dim} on axis {axis}"), format!("{i} for shape {}", fmt_shape(x.shape()))));
+                    return Err(Error::shape("getitem", format!("an index below {dim} on axis {axis}"), format!("{i} for shape {}", fmt_shape(named))));
                 }
                 offset += i as isize * stride;
             }
@@ -176,12 +171,27 @@ pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
     }
     shape.extend_from_slice(&layout.shape[specs.len()..]);
     strides.extend_from_slice(&layout.strides[specs.len()..]);
-    let view = Layout { shape, strides, offset: offset.max(0) as usize };
+    Ok(Layout { shape, strides, offset: offset.max(0) as usize })
+}
+
+/// Basic indexing (a view). `specs` has one entry per leading axis; the rest are kept whole.
+/// Positions are already resolved (Python's `slice.indices`); this checks them again.
+///
+/// # Errors
+/// `Shape` when there are more specs than axes or a position is out of range.
+pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
+    let view = slice_layout(x.layout(), specs, x.shape())?;
     let in_shape = x.shape().to_vec();
     let specs = specs.to_vec();
     Ok(Tensor::from_op_layout("getitem", view, x.storage(), &[x], |_| {
         super::FnRule(move |g: &Tensor| {
-            // Scatter the gradient into zeros through the same view.
+            // Scatter the gradient into zeros through the same view: on the GPU by a kernel
+            // (nothing read back), else on the host.
+            if g.device() == crate::tensor::Device::Gpu {
+                let view = slice_layout(&Layout::contiguous(&in_shape), &specs, &in_shape)?;
+                let out = crate::gpu::kernels::scatter("getitem", g, &view, in_shape.iter().product())?;
+                return Ok(vec![Some(Tensor::from_gpu(out, &in_shape))]);
+            }
             let zeros = Tensor::zeros(&in_shape);
             let positions = {
                 let target = slice(&zeros, &specs)?;
@@ -195,8 +205,7 @@ pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
                     dst[p] += v;
                 }
             })?;
-            // The scatter runs on the host; a GPU gradient goes back to the GPU.
-            Ok(vec![Some(zeros.to_device(g.device())?)])
+            Ok(vec![Some(zeros)])
         })
     }))
 }

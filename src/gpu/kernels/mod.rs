@@ -7,10 +7,12 @@ mod gemm;
 pub mod optimizer;
 mod reduce;
 pub mod recurrent;
+mod shape;
 
 pub use elementwise::elementwise;
 pub use gemm::{gemm, MatView};
 pub use reduce::{argmax_rows, reduce_rows, softmax_rows, RowReduce};
+pub use shape::scatter;
 
 use super::buffer::GpuBuffer;
 use super::context::{gpu, Gpu};
