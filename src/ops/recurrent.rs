@@ -132,6 +132,30 @@ pub fn output_mask(mask: &Tensor, go_backwards: bool, zero_output_for_mask: bool
     Tensor::from_vec(out, &[batch, steps])
 }
 
+/// Keras `Masking`'s timestep mask: 1.0 for each step of `x` (…, features) with a feature
+/// different from `mask_value`, else 0.0; `x`'s shape without its last axis, on `x`'s device;
+/// a constant. On the GPU one compare pass and one row maximum (nothing read back).
+///
+/// # Errors
+/// `Shape` (naming `op`) when `x` has no feature axis; `Device` when the GPU fails.
+pub fn timestep_mask(op: &str, x: &Tensor, mask_value: f32) -> Result<Tensor> {
+    if x.ndim() < 2 {
+        return Err(Error::shape(op, "an input with a feature axis (batch, timesteps, features)", fmt_shape(x.shape())));
+    }
+    let width = x.shape()[x.ndim() - 1];
+    let out_shape = &x.shape()[..x.ndim() - 1];
+    if super::on_gpu(&[x]) && width > 0 {
+        return super::recurrent_gpu::timestep_mask(op, x, mask_value, out_shape);
+    }
+    let v = x.cpu_values();
+    let keep: Vec<f32> = if width == 0 {
+        vec![0.0; out_shape.iter().product()]
+    } else {
+        v.as_slice().chunks(width).map(|row| if row.iter().any(|&f| f != mask_value) { 1.0 } else { 0.0 }).collect()
+    };
+    Tensor::from_vec_on(keep, out_shape, x.device())
+}
+
 /// The graph node's name for `cell`.
 pub(super) fn node_name(cell: Cell) -> &'static str {
     match cell {

@@ -158,3 +158,13 @@ pub(super) fn output_mask(mask: &Tensor, go_backwards: bool, zero_output_for_mas
     let out = kernel::output_mask("output_mask", &m, batch, steps, go_backwards, zero_output_for_mask)?;
     Ok(Tensor::from_gpu(out, &[batch, steps]))
 }
+
+/// `recurrent::timestep_mask` for a GPU input with features: 1.0 where a feature differs from
+/// `mask_value`, then the maximum of each row.
+pub(super) fn timestep_mask(op: &str, x: &Tensor, mask_value: f32, out_shape: &[usize]) -> Result<Tensor> {
+    let width = x.shape()[x.ndim() - 1];
+    let rows = out_shape.iter().product();
+    let differs = kernels::elementwise(op, "masking", "select(0.0, 1.0, x0 != s0)", &[x], x.shape(), [mask_value, 0.0, 0.0, 0.0])?;
+    let keep = kernels::reduce_rows(op, &Tensor::from_gpu(differs, x.shape()), rows, width, kernels::RowReduce::Max)?;
+    Ok(Tensor::from_gpu(keep, out_shape))
+}

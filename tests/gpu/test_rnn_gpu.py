@@ -275,3 +275,19 @@ def test_rnn_gpu_training_keeps_the_pool_flat():
     for _ in range(30):
         model.train_on_batch(x, y)
     assert fn.config.memory_stats()["allocated_bytes"] == allocated
+
+
+def test_rnn_gpu_masked_epoch_is_few_submits():
+    # Masking's mask, the recurrent ops, their output masks and slices all stay on the GPU: an
+    # epoch of 8 steps is a handful of submits, not several per step.
+    require_gpu()
+    x, y = _data(batch=64, pad=True)
+    model = fn.Sequential([fn.Input((T, F)), fn.layers.Masking(0.0), fn.layers.LSTM(17, return_sequences=True),
+                           fn.layers.Bidirectional(fn.layers.GRU(3), merge_mode="sum"), fn.layers.Dense(2)], device="gpu")
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    before = fn.config.memory_stats()["submits"]
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    submitted = fn.config.memory_stats()["submits"] - before
+    assert submitted <= 2, submitted
+
