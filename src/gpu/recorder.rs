@@ -8,8 +8,11 @@ use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
 /// Dispatches recorded before an automatic submit: bounds the memory held by pending bind groups
-/// and parameter buffers in a long loop that never reads anything back.
+/// in a long loop that never reads anything back.
 const MAX_PENDING: usize = 4096;
+
+/// Bytes of the parameter arena: every dispatch of one submit has its slot in it.
+const ARENA_BYTES: usize = 1 << 20;
 
 #[derive(Default)]
 pub(crate) struct Recorder {
@@ -17,6 +20,10 @@ pub(crate) struct Recorder {
     pending: usize,
     /// Submits so far (tests check that a training step is one).
     pub(crate) submits: u64,
+    /// One storage buffer holding every recorded dispatch's parameters, each at its own aligned
+    /// offset, written once per submit (`params`): no buffer is created per dispatch.
+    arena: Option<wgpu::Buffer>,
+    params: Vec<u8>,
 }
 
 impl Recorder {
@@ -45,12 +52,21 @@ impl Recorder {
         if groups.contains(&0) {
             return;
         }
-        let params = gpu.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("ferronet params"),
-            contents: bytemuck::cast_slice(if params.is_empty() { &[0u32] } else { params }),
-            usage: wgpu::BufferUsages::STORAGE,
+        let params: &[u32] = if params.is_empty() { &[0] } else { params };
+        let bytes: &[u8] = bytemuck::cast_slice(params);
+        let align = gpu.limits.min_storage_buffer_offset_alignment.max(4) as usize;
+        let slot = bytes.len().div_ceil(align) * align;
+        if self.params.len() + slot > ARENA_BYTES {
+            self.submit(gpu);
+        }
+        let arena = self.arena.get_or_insert_with(|| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor { label: Some("ferronet params"), size: ARENA_BYTES as u64, usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false })
         });
-        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() }];
+        let offset = self.params.len();
+        self.params.extend_from_slice(bytes);
+        self.params.resize(offset + slot, 0);
+        let binding = wgpu::BufferBinding { buffer: arena, offset: offset as u64, size: std::num::NonZeroU64::new(bytes.len() as u64) };
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: wgpu::BindingResource::Buffer(binding) }];
         entries.extend(buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.as_entire_binding() }));
         let layout = pipeline.get_bind_group_layout(0);
         let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &layout, entries: &entries });
@@ -70,8 +86,13 @@ impl Recorder {
         }
     }
 
-    /// Submit what was recorded (no wait).
+    /// Submit what was recorded (no wait). The parameters go first: the queue writes them before
+    /// it runs this submit's commands (and after the previous submit's, which read the old ones).
     pub(crate) fn submit(&mut self, gpu: &Gpu) {
+        if let (Some(arena), false) = (&self.arena, self.params.is_empty()) {
+            gpu.queue.write_buffer(arena, 0, &self.params);
+            self.params.clear();
+        }
         if let Some(encoder) = self.encoder.take() {
             gpu.queue.submit([encoder.finish()]);
             self.pending = 0;

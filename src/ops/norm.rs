@@ -1,8 +1,9 @@
 //! Normalisation ops: batch normalisation (per channel along `axis`, statistics over every other
 //! axis) and layer normalisation (per sample over the last axis), fused forward and backward.
 
-use super::record;
+use super::{record, record_gpu};
 use crate::error::{Error, Result};
+use crate::gpu::kernels::{self, ChannelSplit};
 use crate::tensor::shape::{fmt_shape, normalize_axis};
 use crate::tensor::{Device, Tensor};
 
@@ -11,12 +12,16 @@ fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
     (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
 }
 
-fn check_param(op: &str, p: Option<&Tensor>, channels: usize, name: &str) -> Result<Option<Vec<f32>>> {
+fn check_shape(op: &str, p: Option<&Tensor>, channels: usize, name: &str) -> Result<()> {
     match p {
-        None => Ok(None),
-        Some(t) if t.shape() == [channels] => Ok(Some(t.to_vec())),
-        Some(t) => Err(Error::shape(op, format!("{name} of shape ({channels},)"), fmt_shape(t.shape()))),
+        Some(t) if t.shape() != [channels] => Err(Error::shape(op, format!("{name} of shape ({channels},)"), fmt_shape(t.shape()))),
+        _ => Ok(()),
     }
+}
+
+fn check_param(op: &str, p: Option<&Tensor>, channels: usize, name: &str) -> Result<Option<Vec<f32>>> {
+    check_shape(op, p, channels, name)?;
+    Ok(p.map(Tensor::to_vec))
 }
 
 /// Per-channel sums `(sum g, sum g * xhat)` over `[outer, channels, inner]` data.
@@ -34,10 +39,11 @@ fn channel_sums(g: &[f32], xhat: &[f32], outer: usize, channels: usize, inner: u
     (sg, sgx)
 }
 
-/// Batch statistics of a training step: per-channel mean and biased variance.
+/// Batch statistics of a training step: per-channel mean and biased variance, on the input's
+/// device (so a GPU layer updates its moving statistics without a read-back).
 pub struct BatchStats {
-    pub mean: Vec<f32>,
-    pub variance: Vec<f32>,
+    pub mean: Tensor,
+    pub variance: Tensor,
 }
 
 /// Batch normalisation. With `moving = Some((mean, variance))` it normalises with those (inference);
@@ -45,7 +51,7 @@ pub struct BatchStats {
 ///
 /// # Errors
 /// `Axis` for a bad axis; `Shape` when gamma, beta or the statistics do not have one value per
-/// channel.
+/// channel; `Device` when the operands are on different devices.
 pub fn batch_norm(
     x: &Tensor,
     gamma: Option<&Tensor>,
@@ -54,17 +60,15 @@ pub fn batch_norm(
     axis: isize,
     epsilon: f32,
 ) -> Result<(Tensor, Option<BatchStats>)> {
-    if super::on_gpu(&[x]) {
-        // No GPU kernel yet: the operands visit the CPU (differentiably), the output returns.
-        let cpu = |t: &Tensor| t.to_device(Device::Cpu);
-        let (xc, gc, bc) = (cpu(x)?, gamma.map(cpu).transpose()?, beta.map(cpu).transpose()?);
-        let mc = match moving {
-            Some((m, v)) => Some((cpu(m)?, cpu(v)?)),
-            None => None,
-        };
-        super::count_fallback("batch_normalization");
-        let (y, stats) = batch_norm(&xc, gc.as_ref(), bc.as_ref(), mc.as_ref().map(|(m, v)| (m, v)), axis, epsilon)?;
-        return Ok((y.to_device(Device::Gpu)?, stats));
+    let mut operands = vec![x];
+    operands.extend(gamma);
+    operands.extend(beta);
+    if let Some((m, v)) = moving {
+        operands.extend([m, v]);
+    }
+    super::same_device("batch_normalization", &operands)?;
+    if x.device() == Device::Gpu {
+        return batch_norm_gpu(x, gamma, beta, moving, axis, epsilon);
     }
     let op = "batch_normalization";
     let axis = normalize_axis(op, axis, x.ndim())?;
@@ -97,7 +101,8 @@ pub fn batch_norm(
             var.iter_mut().for_each(|v| *v /= n as f64);
             let mean: Vec<f32> = mean.iter().map(|&v| v as f32).collect();
             let var: Vec<f32> = var.iter().map(|&v| v as f32).collect();
-            (mean.clone(), var.clone(), Some(BatchStats { mean, variance: var }))
+            let stats = BatchStats { mean: Tensor::from_vec(mean.clone(), &[channels])?, variance: Tensor::from_vec(var.clone(), &[channels])? };
+            (mean, var, Some(stats))
         }
     };
     let inv: Vec<f32> = variance.iter().map(|&v| 1.0 / (v + epsilon).sqrt()).collect();
@@ -160,18 +165,16 @@ pub fn layer_norm(x: &Tensor, gamma: Option<&Tensor>, beta: Option<&Tensor>, eps
     let mut operands = vec![x];
     operands.extend(gamma);
     operands.extend(beta);
-    if let Some(out) = super::via_cpu("layer_normalization", &operands, |t| {
-        let mut rest = t[1..].iter();
-        layer_norm(&t[0], gamma.and_then(|_| rest.next()), beta.and_then(|_| rest.next()), epsilon)
-    })? {
-        return Ok(out);
-    }
+    super::same_device("layer_normalization", &operands)?;
     let op = "layer_normalization";
     if x.ndim() == 0 {
         return Err(Error::shape(op, "an input with at least one axis", "()"));
     }
     let width = x.shape()[x.ndim() - 1];
     let rows = if width == 0 { 0 } else { x.numel() / width };
+    if x.device() == Device::Gpu {
+        return layer_norm_gpu(x, gamma, beta, epsilon, rows, width);
+    }
     let gamma_v = check_param(op, gamma, width, "gamma")?;
     let beta_v = check_param(op, beta, width, "beta")?;
     let mut xhat = x.to_vec();
@@ -214,6 +217,89 @@ pub fn layer_norm(x: &Tensor, gamma: Option<&Tensor>, beta: Option<&Tensor>, eps
             }
             if has_beta {
                 grads.push(Some(Tensor::from_vec(dbeta.iter().map(|&v| v as f32).collect(), &[width])?));
+            }
+            Ok(grads)
+        }
+    }))
+}
+
+/// Gamma (ones when absent) and beta (zeros when absent) as GPU tensors of `len` values.
+fn gpu_affine(op: &str, gamma: Option<&Tensor>, beta: Option<&Tensor>, len: usize) -> Result<(Tensor, Tensor)> {
+    let gamma = match gamma {
+        Some(g) => g.detach(),
+        None => kernels::filled(op, len, 1.0)?,
+    };
+    let beta = match beta {
+        Some(b) => b.detach(),
+        None => kernels::filled(op, len, 0.0)?,
+    };
+    Ok((gamma, beta))
+}
+
+/// `batch_norm` on the GPU: statistics, output and backward are kernels (`shaders/norm.wgsl`);
+/// the statistics stay packed in one buffer (means, then variances) that the backward reads.
+fn batch_norm_gpu(x: &Tensor, gamma: Option<&Tensor>, beta: Option<&Tensor>, moving: Option<(&Tensor, &Tensor)>, axis: isize, epsilon: f32) -> Result<(Tensor, Option<BatchStats>)> {
+    let op = "batch_normalization";
+    let axis = normalize_axis(op, axis, x.ndim())?;
+    let (outer, channels, inner) = split(x.shape(), axis);
+    let shape = ChannelSplit { outer, channels, inner };
+    check_shape(op, gamma, channels, "gamma")?;
+    check_shape(op, beta, channels, "beta")?;
+    let (stats, training) = match moving {
+        Some((m, v)) => {
+            check_shape(op, Some(m), channels, "moving_mean")?;
+            check_shape(op, Some(v), channels, "moving_variance")?;
+            (kernels::concat_flat(op, &[m, v])?, false)
+        }
+        None => (kernels::batch_norm_stats(op, x, shape)?, true),
+    };
+    let (gamma_t, beta_t) = gpu_affine(op, gamma, beta, channels)?;
+    let y = kernels::batch_norm_apply(op, x, &stats, &gamma_t, &beta_t, shape, epsilon)?;
+    let mut inputs = vec![x];
+    inputs.extend(gamma);
+    inputs.extend(beta);
+    let (has_gamma, has_beta) = (gamma.is_some(), beta.is_some());
+    let saved = (x.detach(), stats.clone());
+    let out = record_gpu(op, y, x.shape(), &inputs, move |_| {
+        move |g: &Tensor| {
+            let (x, stats) = (&saved.0, &saved.1);
+            let (dx, sum_g, sum_gx) = kernels::batch_norm_backward(op, g, x, stats, &gamma_t, shape, epsilon, training)?;
+            let mut grads = vec![Some(Tensor::from_gpu(dx, x.shape()))];
+            if has_gamma {
+                grads.push(Some(Tensor::from_gpu(sum_gx, &[channels])));
+            }
+            if has_beta {
+                grads.push(Some(Tensor::from_gpu(sum_g, &[channels])));
+            }
+            Ok(grads)
+        }
+    });
+    let stats = training.then(|| BatchStats { mean: kernels::part(&stats, 0, channels), variance: kernels::part(&stats, channels, channels) });
+    Ok((out, stats))
+}
+
+/// `layer_norm` on the GPU: one workgroup per row forward and for the input gradient, one per
+/// column for gamma's and beta's (`shaders/norm.wgsl`).
+fn layer_norm_gpu(x: &Tensor, gamma: Option<&Tensor>, beta: Option<&Tensor>, epsilon: f32, rows: usize, width: usize) -> Result<Tensor> {
+    let op = "layer_normalization";
+    check_shape(op, gamma, width, "gamma")?;
+    check_shape(op, beta, width, "beta")?;
+    let (gamma_t, beta_t) = gpu_affine(op, gamma, beta, width)?;
+    let (y, stats) = kernels::layer_norm_forward(op, x, &gamma_t, &beta_t, rows, width, epsilon)?;
+    let mut inputs = vec![x];
+    inputs.extend(gamma);
+    inputs.extend(beta);
+    let (has_gamma, has_beta) = (gamma.is_some(), beta.is_some());
+    let saved = x.detach();
+    Ok(record_gpu(op, y, x.shape(), &inputs, move |_| {
+        move |g: &Tensor| {
+            let (dx, dgamma, dbeta) = kernels::layer_norm_backward(op, g, &saved, &stats, &gamma_t, rows, width)?;
+            let mut grads = vec![Some(Tensor::from_gpu(dx, saved.shape()))];
+            if has_gamma {
+                grads.push(Some(Tensor::from_gpu(dgamma, &[width])));
+            }
+            if has_beta {
+                grads.push(Some(Tensor::from_gpu(dbeta, &[width])));
             }
             Ok(grads)
         }

@@ -139,10 +139,10 @@ pub enum SliceSpec {
     Range { start: isize, step: isize, len: usize },
 }
 
-/// The view `specs` select from `layout` (`named`, the tensor's shape, is for errors only).
-fn slice_layout(layout: &Layout, specs: &[SliceSpec], named: &[usize]) -> Result<Layout> {
+/// The layout of `layout` indexed by `specs` (positions checked).
+fn slice_layout(layout: &Layout, specs: &[SliceSpec]) -> Result<Layout> {
     if specs.len() > layout.ndim() {
-        return Err(Error::shape("getitem", format!("at most {} indices", layout.ndim()), format!("{} for shape {}", specs.len(), fmt_shape(named))));
+        return Err(Error::shape("getitem", format!("at most {} indices", layout.ndim()), format!("{} for shape {}", specs.len(), fmt_shape(&layout.shape))));
     }
     let mut offset = layout.offset as isize;
     let mut shape = Vec::new();
@@ -152,7 +152,7 @@ fn slice_layout(layout: &Layout, specs: &[SliceSpec], named: &[usize]) -> Result
         match *spec {
             SliceSpec::Index(i) => {
                 if i >= dim {
-                    return Err(Error::shape("getitem", format!("an index below {dim} on axis {axis}"), format!("{i} for shape {}", fmt_shape(named))));
+                    return Err(Error::shape("getitem", format!("an index below {dim} on axis {axis}"), format!("{i} for shape {}", fmt_shape(&layout.shape))));
                 }
                 offset += i as isize * stride;
             }
@@ -180,18 +180,17 @@ fn slice_layout(layout: &Layout, specs: &[SliceSpec], named: &[usize]) -> Result
 /// # Errors
 /// `Shape` when there are more specs than axes or a position is out of range.
 pub fn slice(x: &Tensor, specs: &[SliceSpec]) -> Result<Tensor> {
-    let view = slice_layout(x.layout(), specs, x.shape())?;
+    let view = slice_layout(x.layout(), specs)?;
     let in_shape = x.shape().to_vec();
     let specs = specs.to_vec();
     Ok(Tensor::from_op_layout("getitem", view, x.storage(), &[x], |_| {
         super::FnRule(move |g: &Tensor| {
-            // Scatter the gradient into zeros through the same view: on the GPU by a kernel
-            // (nothing read back), else on the host.
             if g.device() == crate::tensor::Device::Gpu {
-                let view = slice_layout(&Layout::contiguous(&in_shape), &specs, &in_shape)?;
-                let out = crate::gpu::kernels::scatter("getitem", g, &view, in_shape.iter().product())?;
-                return Ok(vec![Some(Tensor::from_gpu(out, &in_shape))]);
+                let target = slice_layout(&Layout::contiguous(&in_shape), &specs)?;
+                let buffer = crate::gpu::kernels::scatter_into_view("getitem", g, &target, in_shape.iter().product())?;
+                return Ok(vec![Some(Tensor::from_gpu(buffer, &in_shape))]);
             }
+            // Scatter the gradient into zeros through the same view.
             let zeros = Tensor::zeros(&in_shape);
             let positions = {
                 let target = slice(&zeros, &specs)?;

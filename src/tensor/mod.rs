@@ -421,6 +421,25 @@ impl Tensor {
         f(&guard)
     }
 
+    /// Replace the values by a GPU kernel's result (`buffer`, row-major, one value per element):
+    /// device-side state such as BatchNormalization's moving statistics updates this way with no
+    /// read-back. The new buffer replaces the old, so a saved graph keeps its values.
+    ///
+    /// # Errors
+    /// `Value` for a view or a tensor not on the GPU; `Shape` when the lengths differ.
+    pub fn replace_with_gpu(&self, buffer: crate::gpu::GpuBuffer) -> Result<()> {
+        let layout = &self.0.layout;
+        let mut guard = self.0.storage.write();
+        if !layout.is_contiguous() || layout.offset != 0 || guard.len() != layout.numel() || guard.device() != Device::Gpu {
+            return Err(Error::value("replace_with_gpu", "a contiguous GPU tensor that owns its buffer", "a view or a CPU tensor"));
+        }
+        if buffer.len() != layout.numel() {
+            return Err(Error::shape("replace_with_gpu", format!("{} values for shape {}", layout.numel(), fmt_shape(&layout.shape)), format!("{} values", buffer.len())));
+        }
+        *guard = Arc::new(Storage::Gpu(buffer));
+        Ok(())
+    }
+
     /// Move this tensor's values to `device` in place: the same tensor (same id, gradient flag,
     /// and every handle to it) now lives there. What a model does to its weights when it is
     /// placed on a device.

@@ -120,6 +120,7 @@ def test_views_read_through_strides():
     gpu_parity(lambda t: (t.T * 2.0).reshape(-1), [rand((17, 255))], what="transpose + reshape")
     gpu_parity(lambda t: fn.ops.transpose(t, (2, 0, 1)) + 1.0, [rand((3, 4, 17))], what="permute")
     gpu_parity(lambda t: t[1:, ::2] * t[1:, ::2], [rand((5, 17))], what="slice")
+    gpu_parity(lambda t: t[..., 0] + t[::-2, 3:4].sum(), [rand((7, 17))], what="negative step and index")
 
 
 def test_slice_backward_scatters_on_the_gpu():

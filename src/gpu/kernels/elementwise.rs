@@ -73,3 +73,30 @@ pub fn elementwise(op: &str, key: &str, expr: &str, inputs: &[&Tensor], out_shap
     Ok(out)
 }
 
+
+/// Zeros of `total` elements with `g` (row-major from element 0, `view.numel()` values) written
+/// through `view`'s offset and strides: the gradient of a basic-indexing view.
+pub fn scatter_into_view(op: &str, g: &Tensor, view: &crate::tensor::Layout, total: usize) -> Result<GpuBuffer> {
+    let gpu = gpu(op)?;
+    let out = super::fill_buffer(op, GpuBuffer::uninit(op, total)?, 0.0)?;
+    let n = view.numel();
+    if n == 0 {
+        return Ok(out);
+    }
+    if view.ndim() > MAX_DIMS {
+        return Err(Error::value(op, format!("at most {MAX_DIMS} axes on the GPU"), format!("{} axes", view.ndim())));
+    }
+    let g = super::contiguous_from_start(op, g)?;
+    let gs = buffer_of(op, &g)?;
+    let mut params = vec![0u32; 12 + MAX_DIMS];
+    params[0] = u32_of(op, "an element count", n)?;
+    params[1] = view.ndim() as u32;
+    params[2] = u32_of(op, "an offset", view.offset)?;
+    for d in 0..view.ndim() {
+        params[4 + d] = view.shape[d] as u32;
+        params[12 + d] = (view.strides[d] as i32) as u32;
+    }
+    let pipeline = pipeline(gpu, "scatter_into_view", || include_str!("../shaders/scatter.wgsl").to_string());
+    launch(gpu, &pipeline, &params, &[raw(&gs), out.raw()], grid(gpu, (n as u32).div_ceil(WORKGROUP)));
+    Ok(out)
+}

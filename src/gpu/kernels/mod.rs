@@ -3,16 +3,20 @@
 //! return a new buffer. Shapes are checked by the ops before they get here.
 
 mod elementwise;
+mod embedding;
 mod gemm;
+mod noise;
+mod norm;
 pub mod optimizer;
 mod reduce;
 pub mod recurrent;
-mod shape;
 
-pub use elementwise::elementwise;
+pub use elementwise::{elementwise, scatter_into_view};
+pub use embedding::{embedding_backward, embedding_gather};
 pub use gemm::{gemm, MatView};
+pub use noise::{dropout_mask, normal};
+pub use norm::{batch_norm_apply, batch_norm_backward, batch_norm_stats, concat_flat, filled, from_start, layer_norm_backward, layer_norm_forward, moving_average, part, ChannelSplit};
 pub use reduce::{argmax_rows, reduce_rows, softmax_rows, RowReduce};
-pub use shape::scatter;
 
 use super::buffer::GpuBuffer;
 use super::context::{gpu, Gpu};

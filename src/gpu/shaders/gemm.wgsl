@@ -1,8 +1,10 @@
-// C[b] = A[b] @ B[b] (+ C[b] when ACCUMULATE): a 64x64 output tile per workgroup of 16x16
-// threads, each thread a 4x4 block of registers; K in steps of 16 through workgroup memory.
-// A and B are read through offsets and (row, column, batch) strides, so transposed operands
-// need no copy. C is written through an offset, a row stride and a batch stride (unit column
-// stride), so a result can land in a column block or a strided row set of a larger buffer.
+// C[b] = A[b] @ B[b]: a 64x64 output tile per workgroup of 16x16 threads, each thread a 4x4 block
+// held as four vec4 accumulators (rows of the block), K in steps of 16 through workgroup memory.
+// No private array is indexed dynamically, so every compiler keeps the block in registers.
+// A and B are read through offsets and (row, column, batch) strides, so transposed operands need
+// no copy. C is written through an offset, a row stride and a batch stride (unit column stride),
+// so a result can land in a column block or a strided row set of a larger buffer (+= with
+// accumulate).
 // Params: M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs.
 
 @group(0) @binding(0) var<storage, read> p: array<u32>;
@@ -13,6 +15,17 @@
 var<workgroup> a_tile: array<f32, 1024>;  // [k][m], 16 x 64
 var<workgroup> b_tile: array<f32, 1024>;  // [k][n], 16 x 64
 
+fn store_row(r: u32, col: u32, v: vec4<f32>, M: u32, N: u32, base: u32) {
+    if (r >= M) { return; }
+    let at = base + r * p[13] + col;
+    let acc = p[11] != 0u;
+    for (var j = 0u; j < 4u; j++) {
+        if (col + j < N) {
+            if (acc) { c[at + j] = c[at + j] + v[j]; } else { c[at + j] = v[j]; }
+        }
+    }
+}
+
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let M = p[0]; let N = p[1]; let K = p[2];
@@ -20,8 +33,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let b_base = p[7] + wid.z * p[10];
     let row0 = wid.y * 64u;
     let col0 = wid.x * 64u;
-    var acc: array<f32, 16>;
-    for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    let am = lid.y * 4u;  // this thread's rows in the tile
+    let bn = lid.x * 4u;  // and columns
     for (var k0 = 0u; k0 < K; k0 += 16u) {
         for (var e = 0u; e < 4u; e++) {
             let idx = li + e * 256u;
@@ -40,30 +57,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
         workgroupBarrier();
         for (var kk = 0u; kk < 16u; kk++) {
-            var av: array<f32, 4>;
-            var bv: array<f32, 4>;
-            for (var i = 0u; i < 4u; i++) {
-                av[i] = a_tile[kk * 64u + lid.y * 4u + i];
-                bv[i] = b_tile[kk * 64u + lid.x * 4u + i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]);
-                }
-            }
+            let ao = kk * 64u + am;
+            let bo = kk * 64u + bn;
+            let bv = vec4<f32>(b_tile[bo], b_tile[bo + 1u], b_tile[bo + 2u], b_tile[bo + 3u]);
+            acc0 = fma(vec4<f32>(a_tile[ao]), bv, acc0);
+            acc1 = fma(vec4<f32>(a_tile[ao + 1u]), bv, acc1);
+            acc2 = fma(vec4<f32>(a_tile[ao + 2u]), bv, acc2);
+            acc3 = fma(vec4<f32>(a_tile[ao + 3u]), bv, acc3);
         }
         workgroupBarrier();
     }
-    let c_base = p[12] + wid.z * p[14];
-    for (var i = 0u; i < 4u; i++) {
-        let r = row0 + lid.y * 4u + i;
-        if (r >= M) { continue; }
-        for (var j = 0u; j < 4u; j++) {
-            let col = col0 + lid.x * 4u + j;
-            if (col < N) {
-                let at = c_base + r * p[13] + col;
-                if (p[11] != 0u) { c[at] = c[at] + acc[i * 4u + j]; } else { c[at] = acc[i * 4u + j]; }
-            }
-        }
-    }
+    let base = p[12] + wid.z * p[14];
+    let r = row0 + am;
+    let col = col0 + bn;
+    store_row(r, col, acc0, M, N, base);
+    store_row(r + 1u, col, acc1, M, N, base);
+    store_row(r + 2u, col, acc2, M, N, base);
+    store_row(r + 3u, col, acc3, M, N, base);
 }

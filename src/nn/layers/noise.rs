@@ -1,13 +1,15 @@
 //! Layers that add noise in training only: Dropout (inverted: kept values scaled by 1/(1-rate)),
 //! GaussianNoise (additive) and GaussianDropout (multiplicative, mean 1). A layer given a seed
-//! draws from its own generator, so the same seed gives the same masks.
+//! draws from its own generator, so the same seed gives the same masks. On the GPU the noise is
+//! generated there (`shaders/noise.wgsl`) from one seed per call drawn from that generator.
 
 use super::{ForwardContext, Layer};
 use crate::error::{Error, Result};
+use crate::gpu::{kernels, GpuBuffer};
 use crate::nn::rng::Rng;
 use crate::ops;
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 use parking_lot::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,6 +70,20 @@ impl Noise {
             None => draw(rng),
         }
     }
+
+    /// The same distributions made on the GPU from one seed drawn here (Philox keyed by it, one
+    /// counter per element): nothing is uploaded, and the layer's seed still fixes the masks.
+    fn sample_gpu(&self, n: usize, rng: &mut Rng) -> Result<GpuBuffer> {
+        let seed = match &self.seeded {
+            Some(own) => own.lock().next_u64(),
+            None => rng.next_u64(),
+        };
+        match self.kind {
+            NoiseKind::Dropout { rate } => kernels::dropout_mask(&self.name, n, seed, rate, 1.0 / (1.0 - rate)),
+            NoiseKind::GaussianNoise { stddev } => kernels::normal(&self.name, n, seed, 0.0, stddev),
+            NoiseKind::GaussianDropout { rate } => kernels::normal(&self.name, n, seed, 1.0, (rate / (1.0 - rate)).sqrt()),
+        }
+    }
 }
 
 impl Layer for Noise {
@@ -90,7 +106,11 @@ impl Layer for Noise {
             return Ok(x.clone());
         }
         let shape = self.mask_shape(x)?;
-        let noise = Tensor::from_vec_on(self.sample(shape.iter().product(), ctx.rng), &shape, x.device())?;
+        let n = shape.iter().product();
+        let noise = match x.device() {
+            Device::Gpu => Tensor::from_gpu(self.sample_gpu(n, ctx.rng)?, &shape),
+            Device::Cpu => Tensor::from_vec(self.sample(n, ctx.rng), &shape)?,
+        };
         match self.kind {
             NoiseKind::GaussianNoise { .. } => ops::add(x, &noise),
             _ => ops::mul(x, &noise),

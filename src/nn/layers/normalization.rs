@@ -3,8 +3,9 @@
 use super::{ForwardContext, Layer};
 use crate::error::Result;
 use super::weights::Weights;
+use crate::gpu::kernels;
 use crate::ops::norm;
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 
 /// Keras BatchNormalization: batch statistics (biased variance) in training, moving statistics in
 /// inference and whenever the layer is frozen; moving = moving * momentum + batch * (1 - momentum).
@@ -34,14 +35,23 @@ impl Layer for BatchNormalization {
         let (y, stats) = norm::batch_norm(x, self.gamma.as_ref(), self.beta.as_ref(), moving, self.axis, self.epsilon)
             .map_err(|e| crate::nn::layers::rename(e, &self.name))?;
         if let Some(stats) = stats {
-            let m = self.momentum;
-            self.moving_mean.update_in_place(|v| v.iter_mut().zip(&stats.mean).for_each(|(v, s)| *v = *v * m + s * (1.0 - m)))?;
-            self.moving_variance.update_in_place(|v| v.iter_mut().zip(&stats.variance).for_each(|(v, s)| *v = *v * m + s * (1.0 - m)))?;
+            update_moving(&self.moving_mean, &stats.mean, self.momentum)?;
+            update_moving(&self.moving_variance, &stats.variance, self.momentum)?;
         }
         Ok(y)
     }
 
     crate::weights_in_field!();
+}
+
+/// `moving = moving * momentum + batch * (1 - momentum)`, on the device the statistics live on:
+/// on the GPU a kernel computes the new values and they replace the old buffer (no read-back).
+fn update_moving(moving: &Tensor, batch: &Tensor, momentum: f32) -> Result<()> {
+    if moving.device() == Device::Gpu {
+        return moving.replace_with_gpu(kernels::moving_average("batch_normalization", moving, batch, momentum)?);
+    }
+    let batch = batch.try_cpu_values()?;
+    moving.update_in_place(|v| v.iter_mut().zip(batch.as_slice()).for_each(|(v, s)| *v = *v * momentum + s * (1.0 - momentum)))
 }
 
 /// Keras LayerNormalization over the last axis.
