@@ -176,6 +176,12 @@ struct Pending {
 /// Steps kept on the GPU before they are read back regardless (bounds the memory they hold).
 const MAX_PENDING: usize = 256;
 
+/// What a batch step gives the loop: its loss read back, or its results still on the device.
+enum Step {
+    Read(f32),
+    OnDevice { loss: Tensor, y_pred: Tensor, mask: Option<Tensor> },
+}
+
 fn logs_of(loss: &MeanTracker, metrics: &[Metric]) -> Logs {
     let mut logs: Logs = vec![("loss".to_string(), loss.result())];
     logs.extend(metrics.iter().map(|m| (m.name.clone(), m.result())));
@@ -331,57 +337,67 @@ impl Compiled {
         if let Some(dp) = &self.data_parallel {
             dp.split_stream(rng);
         }
-        let mut loss = MeanTracker::default();
-        let steps = data.n.div_ceil(batch_size.max(1));
-        let defer = self.defers(model);
-        let mut pending: Vec<Pending> = Vec::new();
-        for (step, indices) in order.chunks(batch_size.max(1)).enumerate() {
-            // Across ranks `indices` is the global batch; this rank trains on its shard of it.
-            let (x, y, w) = data.batch(self.data_parallel.as_ref().map_or(indices, |dp| dp.shard(indices)), model.device())?;
-            let last = step + 1 == steps;
-            if defer {
-                let (value, y_pred, mask) = self.train_step_on_device(model, &x, &y, w.as_ref(), rng)?;
-                pending.push(Pending { loss: value, samples: indices.len() as f64, y, y_pred, mask });
-                if hook.wants_logs(step, last) || pending.len() >= MAX_PENDING {
-                    self.settle(&mut pending, &mut loss)?;
-                }
-                // The hook still runs (Ctrl-C, stop requests); without settling, its logs are
-                // those of the last read-back.
+        let train = |c: &mut Self, x: &Tensor, y: &Tensor, w: Option<&Tensor>, rng: &mut Rng| {
+            if c.defers(model) {
+                let (loss, y_pred, mask) = c.train_step_on_device(model, x, y, w, rng)?;
+                Ok(Step::OnDevice { loss, y_pred, mask })
             } else {
-                let value = self.train_step(model, &x, &y, w.as_ref(), rng)?;
-                loss.update(value as f64, indices.len() as f64);
+                c.train_step(model, x, y, w, rng).map(Step::Read)
             }
-            if hook.batch_end(step, &logs_of(&loss, &self.metrics), last)? {
-                break;
-            }
-        }
-        self.settle(&mut pending, &mut loss)?;
-        Ok(logs_of(&loss, &self.metrics))
+        };
+        // Across ranks each global batch's indices select this rank's shard of it.
+        self.run_batches(model, data, &order, batch_size, true, rng, hook, train)
     }
 
     /// Loss and metrics over `data`, in inference mode.
     pub fn evaluate(&mut self, model: &Sequential, data: &Dataset<'_>, batch_size: usize, rng: &mut Rng, hook: &mut dyn Hook) -> Result<Logs> {
         self.reset_metrics();
         let order: Vec<usize> = (0..data.n).collect();
+        let test = |c: &mut Self, x: &Tensor, y: &Tensor, w: Option<&Tensor>, rng: &mut Rng| {
+            if c.defers(model) {
+                let _no_grad = NoGradGuard::new();
+                let (y_pred, mask, loss) = model.loss(&c.loss, x, y, w, &mut ForwardContext::new(false, rng))?;
+                Ok(Step::OnDevice { loss, y_pred, mask })
+            } else {
+                c.test_step(model, x, y, w, rng).map(Step::Read)
+            }
+        };
+        self.run_batches(model, data, &order, batch_size, false, rng, hook, test)
+    }
+
+    /// The batch loop of fit and evaluate: `step` runs each batch; a result still on the device
+    /// waits with the others until the hook wants logs (then one read-back settles them all).
+    #[allow(clippy::too_many_arguments)]
+    fn run_batches(
+        &mut self,
+        model: &Sequential,
+        data: &Dataset<'_>,
+        order: &[usize],
+        batch_size: usize,
+        shard: bool,
+        rng: &mut Rng,
+        hook: &mut dyn Hook,
+        mut step: impl FnMut(&mut Self, &Tensor, &Tensor, Option<&Tensor>, &mut Rng) -> Result<Step>,
+    ) -> Result<Logs> {
         let mut loss = MeanTracker::default();
         let steps = data.n.div_ceil(batch_size.max(1));
-        let defer = self.defers(model);
         let mut pending: Vec<Pending> = Vec::new();
-        for (step, indices) in order.chunks(batch_size.max(1)).enumerate() {
-            let (x, y, w) = data.batch(indices, model.device())?;
-            let last = step + 1 == steps;
-            if defer {
-                let _no_grad = NoGradGuard::new();
-                let (y_pred, mask, value) = model.loss(&self.loss, &x, &y, w.as_ref(), &mut ForwardContext::new(false, rng))?;
-                pending.push(Pending { loss: value, samples: indices.len() as f64, y, y_pred, mask });
-                if hook.wants_logs(step, last) || pending.len() >= MAX_PENDING {
-                    self.settle(&mut pending, &mut loss)?;
+        for (i, indices) in order.chunks(batch_size.max(1)).enumerate() {
+            let picked = if shard { self.data_parallel.as_ref().map_or(indices, |dp| dp.shard(indices)) } else { indices };
+            let (x, y, w) = data.batch(picked, model.device())?;
+            let last = i + 1 == steps;
+            match step(self, &x, &y, w.as_ref(), rng)? {
+                Step::Read(value) => loss.update(value as f64, indices.len() as f64),
+                Step::OnDevice { loss: value, y_pred, mask } => {
+                    pending.push(Pending { loss: value, samples: indices.len() as f64, y, y_pred, mask });
+                    if hook.wants_logs(i, last) || pending.len() >= MAX_PENDING {
+                        self.settle(&mut pending, &mut loss)?;
+                    }
+                    // Else the hook still runs (Ctrl-C, stop requests) with the logs of the last
+                    // read-back.
                 }
-            } else {
-                let value = self.test_step(model, &x, &y, w.as_ref(), rng)?;
-                loss.update(value as f64, indices.len() as f64);
             }
-            if hook.batch_end(step, &logs_of(&loss, &self.metrics), last)? {
+            if hook.batch_end(i, &logs_of(&loss, &self.metrics), last)? {
                 break;
             }
         }

@@ -70,7 +70,7 @@ def test_pow_with_negative_bases_and_integral_exponents():
     gpu_parity(lambda x, y: x ** y, [rand((3, 17), low=0.5, high=2.0), rand((17,), seed=3)], what="pow")
 
 
-@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 17, 1), (17, 255, 3), (65, 64, 129), (255, 3, 1025)])
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 17, 1), (17, 255, 3), (65, 64, 129), (255, 3, 1025), (256, 9, 256), (257, 17, 385), (1025, 255, 300)])
 def test_matmul(m, k, n):
     gpu_parity(lambda a, b: a @ b, [rand((m, k), seed=m), rand((k, n), seed=n)], what=f"matmul {m}x{k}x{n}")
 
@@ -79,6 +79,8 @@ def test_matmul_transposed_batched_and_vectors():
     gpu_parity(lambda a, b: a.T @ b, [rand((17, 3)), rand((17, 5), seed=1)], what="a^T b")
     gpu_parity(lambda a, b: a @ b, [rand((3, 4, 17)), rand((17, 5), seed=1)], what="batched @ matrix")
     gpu_parity(lambda a, b: a @ b, [rand((2, 1, 4, 3)), rand((3, 3, 5), seed=1)], what="broadcast batches")
+    gpu_parity(lambda a, b: a.T @ b, [rand((3, 300)), rand((3, 257), seed=1)], what="large tiles, transposed A")
+    gpu_parity(lambda a, b: a @ b, [rand((2, 260, 33)), rand((2, 33, 270), seed=1)], what="large tiles, batched")
     gpu_parity(lambda a, b: a @ b, [rand((17,)), rand((17, 3), seed=1)], what="vector @ matrix")
     gpu_parity(lambda a, b: a @ b, [rand((3, 17)), rand((17,), seed=1)], what="matrix @ vector")
 

@@ -79,6 +79,14 @@ def test_rnn_gpu_crosses_gemm_tiles(cell):
 
 
 @pytest.mark.parametrize("cell", CELLS)
+def test_rnn_gpu_large_gemm_tiles(cell):
+    # 257 samples and 65 units: the LSTM's input projection (514 x 260) and per-step recurrent
+    # GEMM (257 x 260, accumulated into strided rows of the gate buffer) take the 128x128-tile
+    # kernel; the other cells' stay below it on some axis.
+    gpu_parity(rnn(cell, return_sequences=True), arrays(cell, 257, 2, 65, initial_state=True), what=f"{cell} 257 x 2 x 65")
+
+
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("mask_on_gpu", [False, True], ids=["cpu_mask", "gpu_mask"])
 @pytest.mark.parametrize("go_backwards", [False, True], ids=["forwards", "backwards"])
 @pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])

@@ -1,4 +1,4 @@
-//! The tiled GEMM kernel (batched, strided operands).
+//! The tiled GEMM kernels (batched, strided operands, strided output).
 
 use super::{buffer_of, launch, pipeline, raw, u32_of};
 use crate::error::{Error, Result};
@@ -6,6 +6,9 @@ use crate::gpu::buffer::GpuBuffer;
 use crate::gpu::context::gpu;
 use crate::tensor::Tensor;
 use super::fill_buffer;
+
+/// Rows and columns from which the 128x128-tile kernel is used.
+const LARGE: usize = 256;
 
 /// A matrix operand: a tensor read as `(rows, cols)` (per batch) through its layout's strides.
 pub struct MatView<'a> {
@@ -29,7 +32,7 @@ pub struct BufView<'a> {
 }
 
 impl<'a> BufView<'a> {
-    /// A row-major `(rows, row_stride)` matrix from `offset` (one batch).
+    /// A row-major matrix of rows `row_stride` values apart, from `offset` (one batch).
     pub fn rows(buffer: &'a wgpu::Buffer, offset: usize, row_stride: usize) -> Self {
         BufView { buffer, offset, row_stride, col_stride: 1, batch_stride: 0 }
     }
@@ -38,6 +41,12 @@ impl<'a> BufView<'a> {
     pub fn t(self) -> Self {
         BufView { row_stride: self.col_stride, col_stride: self.row_stride, ..self }
     }
+}
+
+/// `view`'s tensor buffer with its strides checked non-negative.
+fn buf_view<'a>(op: &str, view: &MatView<'_>, buffer: &'a wgpu::Buffer) -> Result<BufView<'a>> {
+    let stride = |s: isize| usize::try_from(s).map_err(|_| Error::value(op, "non-negative strides on the GPU", s.to_string()));
+    Ok(BufView { buffer, offset: view.offset, row_stride: stride(view.row_stride)?, col_stride: stride(view.col_stride)?, batch_stride: stride(view.batch_stride)? })
 }
 
 /// `c[b] = a[b] @ b[b]` for `batches` pairs of `(m, k) @ (k, n)`; row-major result per batch.
@@ -51,12 +60,8 @@ pub fn gemm(op: &str, m: usize, n: usize, k: usize, batches: usize, a: &MatView<
         // An empty inner product is zero.
         return fill_buffer(op, out, 0.0);
     }
-    let stride = |s: isize| usize::try_from(s).map_err(|_| Error::value(op, "non-negative strides on the GPU", s.to_string()));
-    let view = |v: &MatView<'_>, buffer| -> Result<BufView<'_>> {
-        Ok(BufView { buffer, offset: v.offset, row_stride: stride(v.row_stride)?, col_stride: stride(v.col_stride)?, batch_stride: stride(v.batch_stride)? })
-    };
     let c = BufView { buffer: out.raw(), offset: 0, row_stride: n, col_stride: 1, batch_stride: m * n };
-    gemm_into(op, m, n, k, batches, view(a, raw(&sa))?, view(b, raw(&sb))?, c, false)?;
+    gemm_into(op, m, n, k, batches, buf_view(op, a, raw(&sa))?, buf_view(op, b, raw(&sb))?, c, false)?;
     Ok(out)
 }
 
@@ -94,11 +99,18 @@ pub fn gemm_into(op: &str, m: usize, n: usize, k: usize, batches: usize, a: BufV
         u32_of(op, "a stride", c.row_stride)?,
         u32_of(op, "a stride", c.batch_stride)?,
     ];
-    let pipeline = pipeline(gpu, "gemm", || include_str!("../shaders/gemm.wgsl").to_string());
-    let max = gpu.max_groups();
-    if batches as u64 > max as u64 || m.div_ceil(64) as u64 > max as u64 || n.div_ceil(64) as u64 > max as u64 {
+    // Large products take 128x128 tiles (8x8 per thread: twice the arithmetic per value read
+    // from workgroup memory); smaller ones 64x64 tiles, so that they still fill the GPU.
+    let (tile, key, source) = if m >= LARGE && n >= LARGE {
+        (128, "gemm_large", include_str!("../shaders/gemm_large.wgsl"))
+    } else {
+        (64, "gemm", include_str!("../shaders/gemm.wgsl"))
+    };
+    let pipeline = pipeline(gpu, key, || source.to_string());
+    let max = gpu.max_groups() as usize;
+    if batches > max || m.div_ceil(tile) > max || n.div_ceil(tile) > max {
         return Err(Error::Device { op: op.to_string(), expected: format!("at most {max} tiles per grid axis"), got: format!("({batches}, {m}, {n})") });
     }
-    launch(gpu, &pipeline, &params, &[a.buffer, b.buffer, c.buffer], [n.div_ceil(64) as u32, m.div_ceil(64) as u32, batches as u32]);
+    launch(gpu, &pipeline, &params, &[a.buffer, b.buffer, c.buffer], [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, batches as u32]);
     Ok(())
 }
