@@ -73,8 +73,8 @@ pub struct Forward {
     /// (B, T + 1, SW): the initial state, then the state after each step.
     pub hist: Tensor,
     pre: GpuBuffer,
-    /// Activated gates and the cell's extra value, (B, T, G + U); absent for SimpleRNN.
-    saved: Option<GpuBuffer>,
+    /// Activated gates and the cell's extra value, (B, T, G + U); one unread value for SimpleRNN.
+    saved: GpuBuffer,
     /// `h_{t-1}` as the recurrent kernel read it, (B, T, U).
     hp: GpuBuffer,
 }
@@ -235,12 +235,13 @@ pub fn forward(op: &str, seq: &Sequence, o: &Operands<'_>) -> Result<Forward> {
     };
     gemm_into(op, rows, gw, f, 1, BufView::rows(raw(&xs), 0, f), BufView::rows(raw(&ks), 0, gw), BufView::rows(pre.raw(), 0, gw), o.bias.is_some())?;
     // GRU reset_after: every step's recurrent projection, starting from the recurrent bias.
+    // (One unread value for the other cells, as `saved` for SimpleRNN.)
     let rec = match (seq.reset_after(), o.bias) {
-        (false, _) => None,
-        (true, Some(bias)) => Some(bias_rows(op, bias, gw, gw, rows)?),
-        (true, None) => Some(fill_buffer(op, GpuBuffer::uninit(op, rows * gw)?, 0.0)?),
+        (false, _) => GpuBuffer::uninit(op, 1)?,
+        (true, Some(bias)) => bias_rows(op, bias, gw, gw, rows)?,
+        (true, None) => fill_buffer(op, GpuBuffer::uninit(op, rows * gw)?, 0.0)?,
     };
-    let saved = if sv > 0 { Some(GpuBuffer::uninit(op, rows * sv)?) } else { None };
+    let saved = GpuBuffer::uninit(op, (rows * sv).max(1))?;
     let hist = GpuBuffer::uninit(op, b * (t + 1) * sw)?;
     let hp = GpuBuffer::uninit(op, rows * u)?;
     let dummy = GpuBuffer::uninit(op, 1)?;
@@ -264,14 +265,12 @@ pub fn forward(op: &str, seq: &Sequence, o: &Operands<'_>) -> Result<Forward> {
                 step(gpu, op, "simple_step_f32", seq, &params, &[pre.raw(), hist.raw(), hp.raw(), raw(&aux)])?;
             }
             Cell::Lstm { .. } => {
-                let saved = saved.as_ref().expect("an LSTM saves its gates");
                 if has_h {
                     gemm_into(op, b, gw, u, 1, hp_s, BufView::rows(rk, 0, gw), pre_s(0), true)?;
                 }
                 step(gpu, op, "lstm_step_f32", seq, &params, &[pre.raw(), saved.raw(), hist.raw(), hp.raw(), raw(&aux)])?;
             }
             Cell::Gru { reset_after: true, .. } => {
-                let (saved, rec) = (saved.as_ref().expect("a GRU saves its gates"), rec.as_ref().expect("reset_after's projection"));
                 if has_h {
                     let rec_s = BufView { buffer: rec.raw(), offset: row * gw, row_stride: t * gw, col_stride: 1, batch_stride: 0 };
                     gemm_into(op, b, gw, u, 1, hp_s, BufView::rows(rk, 0, gw), rec_s, true)?;
@@ -279,7 +278,6 @@ pub fn forward(op: &str, seq: &Sequence, o: &Operands<'_>) -> Result<Forward> {
                 step(gpu, op, "gru_step_f32", seq, &params, &[pre.raw(), saved.raw(), rec.raw(), hist.raw(), hp.raw(), raw(&aux)])?;
             }
             Cell::Gru { reset_after: false, .. } => {
-                let saved = saved.as_ref().expect("a GRU saves its gates");
                 if has_h {
                     gemm_into(op, b, 2 * u, u, 1, hp_s, BufView::rows(rk, 0, gw), pre_s(0), true)?;
                 }
@@ -314,7 +312,7 @@ pub fn backward(op: &str, seq: &Sequence, o: &Operands<'_>, fwd: &Forward, dstat
     let dgates = GpuBuffer::uninit(op, rows * dw)?;
     let carry = fill_buffer(op, GpuBuffer::uninit(op, b * 3 * u)?, 0.0)?;
     let dummy = GpuBuffer::uninit(op, 1)?;
-    let saved = fwd.saved.as_ref().unwrap_or(&dummy);
+    let saved = &fwd.saved;
     let (pre, dg, cr) = (fwd.pre.raw(), dgates.raw(), carry.raw());
     // carry[block] = dgates_s[:, col..col + k] @ R^T[first..first + k, :]: dh_rec (block 2),
     // or for GRU reset before d(r * h_prev) (block 1).
