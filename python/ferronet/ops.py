@@ -22,6 +22,7 @@ from ferronet._core import (
     binary_crossentropy,
     categorical_crossentropy,
     clip,
+    concatenate,
     conv,
     dense,
     divide,
@@ -66,7 +67,7 @@ abs = absolute
 swish = silu
 
 __all__ = [
-    "absolute", "abs", "add", "binary_crossentropy", "categorical_crossentropy", "clip", "conv", "dense",
+    "absolute", "abs", "add", "binary_crossentropy", "categorical_crossentropy", "clip", "concatenate", "conv", "dense",
     "divide", "div", "elu", "exp", "gelu", "hard_sigmoid", "huber", "leaky_relu", "log",
     "log_softmax", "matmul", "max", "mean", "mean_absolute_error", "mean_squared_error",
     "multiply", "mul", "negative", "neg", "power", "pow", "relu", "reshape", "selu", "sigmoid",

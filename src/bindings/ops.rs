@@ -187,6 +187,14 @@ fn conv(py: Python<'_>, x: &Bound<'_, PyAny>, kernel: &Bound<'_, PyAny>, strides
     run(py, move || crate::ops::conv::conv2d(&x, &k, None, &spec, DenseActivation::Elementwise(Activation::Linear)))
 }
 
+/// Join tensors along `axis` (Keras `ops.concatenate`).
+#[pyfunction]
+#[pyo3(signature = (xs, axis = 0))]
+fn concatenate(py: Python<'_>, xs: Vec<Bound<'_, PyAny>>, axis: isize) -> PyT {
+    let tensors = xs.iter().map(|x| t(x, "concatenate")).collect::<PyResult<Vec<_>>>()?;
+    run(py, move || ops::concat(&tensors.iter().collect::<Vec<_>>(), axis))
+}
+
 /// Fused `activation(x @ kernel + bias)`.
 #[pyfunction]
 #[pyo3(signature = (x, kernel, bias = None, activation = "linear"))]
@@ -295,6 +303,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(max, m)?)?;
     m.add_function(wrap_pyfunction!(dense, m)?)?;
     m.add_function(wrap_pyfunction!(conv, m)?)?;
+    m.add_function(wrap_pyfunction!(concatenate, m)?)?;
     m.add_function(wrap_pyfunction!(mean_squared_error, m)?)?;
     m.add_function(wrap_pyfunction!(mean_absolute_error, m)?)?;
     m.add_function(wrap_pyfunction!(huber, m)?)?;

@@ -39,3 +39,5 @@ pub fn empty_cache() {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cnn;

@@ -4,7 +4,7 @@
 use crate::ops;
 use crate::tensor::{Device, Tensor};
 
-fn gpu_or_skip() -> bool {
+pub(super) fn gpu_or_skip() -> bool {
     match super::probe() {
         Ok(_) => true,
         Err(why) => {
@@ -14,7 +14,7 @@ fn gpu_or_skip() -> bool {
     }
 }
 
-fn random(shape: &[usize], seed: u64) -> Tensor {
+pub(super) fn random(shape: &[usize], seed: u64) -> Tensor {
     let n: usize = shape.iter().product();
     let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     let values = (0..n)
@@ -26,7 +26,7 @@ fn random(shape: &[usize], seed: u64) -> Tensor {
     Tensor::from_vec(values, shape).unwrap()
 }
 
-fn assert_close(gpu: &Tensor, cpu: &Tensor, tol: f32) {
+pub(super) fn assert_close(gpu: &Tensor, cpu: &Tensor, tol: f32) {
     assert_eq!(gpu.shape(), cpu.shape());
     assert_eq!(gpu.device(), Device::Gpu);
     let g = gpu.try_cpu_values().unwrap_or_else(|e| panic!("{e}")).into_vec();

@@ -425,17 +425,30 @@ pub fn predict(model: &Sequential, x: &[f32], x_shape: &[usize], batch_size: usi
     let mut out: Vec<f32> = Vec::new();
     let mut out_row: Option<Vec<usize>> = None;
     let steps = n.div_ceil(batch_size.max(1));
+    // On the GPU the batches' outputs wait there and are read back together (one submit).
+    let mut pending: Vec<Tensor> = Vec::new();
+    let flush = |pending: &mut Vec<Tensor>, out: &mut Vec<f32>| -> Result<()> {
+        for values in Tensor::read_all(&pending.iter().collect::<Vec<_>>())? {
+            out.extend_from_slice(&values);
+        }
+        pending.clear();
+        Ok(())
+    };
     for step in 0..steps {
         let start = step * batch_size;
         let end = (start + batch_size).min(n);
         let xb = Tensor::from_vec_on(x[start * row..end * row].to_vec(), &with_batch(end - start, &x_shape[1..]), model.device())?;
         let y = model.forward(&xb, &mut ForwardContext::new(false, rng))?;
         out_row.get_or_insert_with(|| y.shape()[1..].to_vec());
-        out.extend_from_slice(y.try_cpu_values()?.as_slice());
+        pending.push(y);
+        if pending.len() >= MAX_PENDING || model.device() == Device::Cpu {
+            flush(&mut pending, &mut out)?;
+        }
         if hook.batch_end(step, &Vec::new(), step + 1 == steps)? {
             break;
         }
     }
+    flush(&mut pending, &mut out)?;
     let row_shape = out_row.unwrap_or_default();
     let rows = if row_shape.iter().product::<usize>() == 0 { 0 } else { out.len() / row_shape.iter().product::<usize>() };
     Ok((out, with_batch(rows, &row_shape)))

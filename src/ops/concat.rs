@@ -1,9 +1,10 @@
 //! Concatenation along an axis (Bidirectional's "concat" merge, `ferronet.ops.concatenate`).
 
-use super::record;
+use super::{contiguous, record, record_gpu, slice, SliceSpec};
 use crate::error::{Error, Result};
+use crate::gpu::{kernels, GpuBuffer};
 use crate::tensor::shape::{fmt_shape, normalize_axis};
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 
 /// Join `tensors` along `axis` (negative counts from the end); all other axes must agree.
 ///
@@ -11,9 +12,6 @@ use crate::tensor::Tensor;
 /// `Value` for an empty list; `Shape` when ranks or the other axes differ; `Axis` when `axis`
 /// is out of range.
 pub fn concat(tensors: &[&Tensor], axis: isize) -> Result<Tensor> {
-    if let Some(out) = super::via_cpu("concatenate", tensors, |t| concat(&t.iter().collect::<Vec<_>>(), axis))? {
-        return Ok(out);
-    }
     let first = tensors.first().ok_or_else(|| Error::value("concatenate", "at least one tensor", "none"))?;
     super::same_device("concatenate", tensors)?;
     let axis = normalize_axis("concatenate", axis, first.ndim())?;
@@ -27,6 +25,9 @@ pub fn concat(tensors: &[&Tensor], axis: isize) -> Result<Tensor> {
     let inner: usize = first.shape()[axis + 1..].iter().product();
     let widths: Vec<usize> = tensors.iter().map(|t| t.shape()[axis] * inner).collect();
     let total: usize = widths.iter().sum();
+    if first.device() == Device::Gpu {
+        return concat_gpu(tensors, axis, &widths, total);
+    }
     let mut out = Vec::with_capacity(outer * total);
     let values: Vec<_> = tensors.iter().map(|t| t.cpu_values()).collect();
     for o in 0..outer {
@@ -50,6 +51,36 @@ pub fn concat(tensors: &[&Tensor], axis: isize) -> Result<Tensor> {
                 }
             }
             parts.into_iter().zip(&shapes).map(|(p, s)| Tensor::from_vec(p, s).map(Some)).collect()
+        }
+    }))
+}
+
+/// Concatenation on the GPU: one copy kernel per input into its block of the output; the
+/// gradients are slices of the output's gradient, copied on the GPU.
+fn concat_gpu(tensors: &[&Tensor], axis: usize, widths: &[usize], total: usize) -> Result<Tensor> {
+    let op = "concatenate";
+    let first = tensors[0];
+    let outer: usize = first.shape()[..axis].iter().product();
+    let out = GpuBuffer::uninit(op, outer * total)?;
+    let mut at = 0;
+    for (t, &w) in tensors.iter().zip(widths) {
+        kernels::concatenate_into(op, t, &out, w, total, at)?;
+        at += w;
+    }
+    let mut shape = first.shape().to_vec();
+    shape[axis] = tensors.iter().map(|t| t.shape()[axis]).sum();
+    let lengths: Vec<usize> = tensors.iter().map(|t| t.shape()[axis]).collect();
+    Ok(record_gpu(op, out, &shape, tensors, move |_| {
+        move |g: &Tensor| {
+            let mut start = 0;
+            let mut grads = Vec::with_capacity(lengths.len());
+            for &len in &lengths {
+                let mut specs: Vec<SliceSpec> = g.shape()[..axis].iter().map(|&d| SliceSpec::Range { start: 0, step: 1, len: d }).collect();
+                specs.push(SliceSpec::Range { start: start as isize, step: 1, len });
+                grads.push(Some(contiguous(&slice(g, &specs)?)?));
+                start += len;
+            }
+            Ok(grads)
         }
     }))
 }

@@ -3,11 +3,14 @@
 //! convolutions are 2-D ones with height 1 (the layers reshape). Gradients: input, kernel, bias.
 
 use super::dense::{activation_backward, bias_activation, bias_grad, DenseActivation};
-use super::record;
+use super::{record, record_gpu};
+use crate::cpu::activation::Activation;
 use crate::cpu::conv::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, ConvGeometry};
 use crate::error::{Error, Result};
+use crate::gpu::kernels::{conv2d_pass, ConvPass};
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::Tensor;
+use crate::tensor::{Layout, Storage, Tensor};
+use std::sync::Arc;
 
 /// How the input is padded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +113,53 @@ const TRANSPOSED: Passes = Passes {
     kernel_grad: |geo, x, dz, dk| conv2d_backward_kernel(geo, dz, x, dk),
 };
 
+/// The GPU kernels in the same roles (`shaders/conv.wgsl`). The kernel gradient's operands are
+/// (x, dz) for a convolution and (dz, x) for a transposed one.
+#[derive(Clone, Copy)]
+struct GpuPasses {
+    forward: ConvPass,
+    input_grad: ConvPass,
+    kernel_grad_swapped: bool,
+}
+
+const GPU_CONV: GpuPasses = GpuPasses { forward: ConvPass::Forward, input_grad: ConvPass::BackwardInput, kernel_grad_swapped: false };
+const GPU_TRANSPOSED: GpuPasses = GpuPasses { forward: ConvPass::BackwardInput, input_grad: ConvPass::Forward, kernel_grad_swapped: true };
+
+/// A GPU buffer as a row-major tensor of `shape` (no graph node: backward results).
+fn gpu_tensor(buffer: crate::gpu::GpuBuffer, shape: &[usize]) -> Tensor {
+    Tensor::from_storage(Layout::contiguous(shape), Arc::new(Storage::Gpu(buffer)))
+}
+
+/// The GPU path of `run`: the convolution kernel (recorded with its input and kernel gradients
+/// as GPU kernels), then the bias and the activation as GPU ops with their own backward.
+#[allow(clippy::too_many_arguments)]
+fn run_gpu(op: &'static str, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: DenseActivation, geo: ConvGeometry, shape: [usize; 4], passes: GpuPasses) -> Result<Tensor> {
+    let buffer = conv2d_pass(op, passes.forward, &geo, x, kernel)?;
+    let (x_needs, kernel_needs) = (x.requires_grad(), kernel.requires_grad());
+    let z = record_gpu(op, buffer, &shape, &[x, kernel], move |_| {
+        let (x, kernel) = (x.detach(), kernel.detach());
+        move |g: &Tensor| {
+            let dx = if x_needs { Some(gpu_tensor(conv2d_pass(op, passes.input_grad, &geo, g, &kernel)?, x.shape())) } else { None };
+            let dk = if kernel_needs {
+                let (a, b) = if passes.kernel_grad_swapped { (g, &x) } else { (&x, g) };
+                Some(gpu_tensor(conv2d_pass(op, ConvPass::BackwardKernel, &geo, a, b)?, kernel.shape()))
+            } else {
+                None
+            };
+            Ok(vec![dx, dk])
+        }
+    });
+    let z = match bias {
+        Some(b) => super::add(&z, b)?,
+        None => z,
+    };
+    match activation {
+        DenseActivation::Elementwise(Activation::Linear) => Ok(z),
+        DenseActivation::Elementwise(a) => super::activation(&z, a),
+        DenseActivation::Softmax => super::softmax(&z, -1),
+    }
+}
+
 /// `activation(pass(x, kernel) + bias)` with output `shape` (NHWC), recorded with its backward.
 #[allow(clippy::too_many_arguments)]
 fn run(op: &'static str, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: DenseActivation, geo: ConvGeometry, shape: [usize; 4], passes: Passes) -> Result<Tensor> {
@@ -170,13 +220,15 @@ fn with_bias<'a>(x: &'a Tensor, kernel: &'a Tensor, bias: Option<&'a Tensor>) ->
 /// `Shape` when the ranks, channel counts, groups or bias do not fit, or a 'valid' kernel is
 /// larger than the input; `Value` for zero strides, dilation or kernel size.
 pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, activation: DenseActivation) -> Result<Tensor> {
-    if let Some(out) = super::via_cpu("conv2d", &with_bias(x, kernel, bias), |t| conv2d(&t[0], &t[1], t.get(2), spec, activation))? {
-        return Ok(out);
-    }
     let op = "conv2d";
+    let operands = with_bias(x, kernel, bias);
+    super::same_device(op, &operands)?;
     let geo = geometry(op, x.shape(), kernel.shape(), spec)?;
     check_bias(op, bias, geo.out_c)?;
     let shape = [geo.batch, geo.out_h, geo.out_w, geo.out_c];
+    if super::on_gpu(&operands) {
+        return run_gpu(op, x, kernel, bias, activation, geo, shape, GPU_CONV);
+    }
     run(op, x, kernel, bias, activation, geo, shape, CONV)
 }
 
@@ -201,10 +253,9 @@ pub fn transpose_length(input: usize, kernel: usize, stride: usize, dilation: us
 /// # Errors
 /// As `conv2d`, and `Shape` when the requested output size does not map back onto `x`.
 pub fn conv2d_transpose(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, output_padding: Option<[usize; 2]>, activation: DenseActivation) -> Result<Tensor> {
-    if let Some(out) = super::via_cpu("conv2d_transpose", &with_bias(x, kernel, bias), |t| conv2d_transpose(&t[0], &t[1], t.get(2), spec, output_padding, activation))? {
-        return Ok(out);
-    }
     let op = "conv2d_transpose";
+    let operands = with_bias(x, kernel, bias);
+    super::same_device(op, &operands)?;
     if x.ndim() != 4 || kernel.ndim() != 4 || x.shape()[3] != kernel.shape()[3] {
         return Err(Error::shape(op, "a 4-D input whose channels match the kernel's last axis", format!("input {} and kernel {}", fmt_shape(x.shape()), fmt_shape(kernel.shape()))));
     }
@@ -242,5 +293,8 @@ pub fn conv2d_transpose(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec
     };
     check_bias(op, bias, geo.in_c)?;
     let shape = [geo.batch, out_h, out_w, geo.in_c];
+    if super::on_gpu(&operands) {
+        return run_gpu(op, x, kernel, bias, activation, geo, shape, GPU_TRANSPOSED);
+    }
     run(op, x, kernel, bias, activation, geo, shape, TRANSPOSED)
 }

@@ -1,11 +1,13 @@
 //! Max and average pooling on NHWC tensors (1-D pooling: height 1).
 
 use super::conv::{axis_geometry, Padding};
-use super::record;
+use super::{record, record_gpu};
 use crate::cpu::pool::{avg_pool, avg_pool_backward, max_pool, max_pool_backward, PoolGeometry};
 use crate::error::{Error, Result};
+use crate::gpu::kernels;
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Layout, Storage, Tensor};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolKind {
@@ -19,9 +21,6 @@ pub enum PoolKind {
 /// `Shape` for a non-4-D input or a 'valid' window larger than the input; `Value` for zero
 /// sizes or strides.
 pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Tensor> {
-    if let Some(out) = super::via_cpu("pool2d", &[x], |t| pool2d(&t[0], kind, pool, strides, padding))? {
-        return Ok(out);
-    }
     let op = if kind == PoolKind::Max { "max_pool" } else { "average_pool" };
     if x.ndim() != 4 {
         return Err(Error::shape(op, "a 4-D input (batch, height, width, channels)", fmt_shape(x.shape())));
@@ -43,9 +42,12 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2],
         out_h,
         out_w,
     };
-    let xv = x.cpu_values();
     let shape = [s[0], out_h, out_w, s[3]];
     let in_shape = s.to_vec();
+    if x.device() == Device::Gpu {
+        return pool2d_gpu(op, x, kind, geo, &shape);
+    }
+    let xv = x.cpu_values();
     match kind {
         PoolKind::Max => {
             let values = max_pool(&geo, xv.as_slice());
@@ -64,4 +66,32 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2],
             }))
         }
     }
+}
+
+/// A GPU buffer as a row-major tensor of `shape` (no graph node).
+fn gpu_tensor(buffer: crate::gpu::GpuBuffer, shape: &[usize]) -> Tensor {
+    Tensor::from_storage(Layout::contiguous(shape), Arc::new(Storage::Gpu(buffer)))
+}
+
+/// Pooling on the GPU (`shaders/pool.wgsl`), recorded with its GPU backward.
+fn pool2d_gpu(op: &'static str, x: &Tensor, kind: PoolKind, geo: PoolGeometry, shape: &[usize]) -> Result<Tensor> {
+    let in_shape = x.shape().to_vec();
+    match kind {
+        PoolKind::Max => max_pool_gpu(op, x, geo, shape),
+        PoolKind::Average => {
+            let values = kernels::average_pool(op, x, &geo)?;
+            Ok(record_gpu(op, values, shape, &[x], move |_| move |g: &Tensor| Ok(vec![Some(gpu_tensor(kernels::average_pool_backward(op, g, &geo)?, &in_shape))])))
+        }
+    }
+}
+
+/// Max pooling on the GPU with output `shape`, recorded with its backward, which gathers through
+/// the argmax the forward kernel wrote.
+fn max_pool_gpu(op: &'static str, x: &Tensor, geo: PoolGeometry, shape: &[usize]) -> Result<Tensor> {
+    let in_shape = x.shape().to_vec();
+    let (values, argmax) = kernels::max_pool(op, x, &geo)?;
+    let argmax = gpu_tensor(argmax, &[geo.out_len()]);
+    Ok(record_gpu(op, values, shape, &[x], move |_| {
+        move |g: &Tensor| Ok(vec![Some(gpu_tensor(kernels::max_pool_backward(op, &argmax, g, &geo)?, &in_shape))])
+    }))
 }

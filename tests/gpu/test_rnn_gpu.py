@@ -211,9 +211,7 @@ def test_rnn_gpu_masking_model():
     _compare_models(build, *_data(pad=True))
 
 
-# Not "concat" (Keras's default) while concatenate still falls back to the CPU: the fallback
-# count is process-wide, and other GPU tests require it empty.
-@pytest.mark.parametrize("merge_mode", ["sum", "ave"])
+@pytest.mark.parametrize("merge_mode", ["concat", "sum"])
 def test_rnn_gpu_bidirectional_masking_model(merge_mode):
     def build(device):
         return fn.Sequential([fn.Input((T, F)), fn.layers.Masking(0.0),
@@ -291,7 +289,7 @@ def test_rnn_gpu_masked_epoch_is_few_submits():
     require_gpu()
     x, y = _data(batch=64, pad=True)
     model = fn.Sequential([fn.Input((T, F)), fn.layers.Masking(0.0), fn.layers.LSTM(17, return_sequences=True),
-                           fn.layers.Bidirectional(fn.layers.GRU(3), merge_mode="sum"), fn.layers.Dense(2)], device="gpu")
+                           fn.layers.Bidirectional(fn.layers.GRU(3)), fn.layers.Dense(2)], device="gpu")
     model.compile(optimizer="adam", loss="mse")
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     before = fn.config.memory_stats()["submits"]

@@ -2,21 +2,31 @@
 //! module per kernel family whose functions take tensors (any layout the kernel can read) and
 //! return a new buffer. Shapes are checked by the ops before they get here.
 
+mod concat;
+mod conv;
 mod elementwise;
 mod embedding;
 mod gemm;
 mod noise;
 mod norm;
 pub mod optimizer;
+mod pool;
 mod reduce;
 pub mod recurrent;
+mod spatial;
 
+pub use concat::concatenate_into;
+pub use conv::{conv2d_pass, ConvPass};
+#[cfg(test)]
+pub(crate) use conv::{shader_source as conv_shader_source, TILE_VARIANTS as CONV_TILE_VARIANTS};
 pub use elementwise::{elementwise, scatter_into_view};
 pub use embedding::{embedding_backward, embedding_gather};
 pub use gemm::{gemm, MatView};
 pub use noise::{dropout_mask, normal};
 pub use norm::{batch_norm_apply, batch_norm_backward, batch_norm_stats, concat_flat, filled, from_start, layer_norm_backward, layer_norm_forward, moving_average, part, ChannelSplit};
+pub use pool::{average_pool, average_pool_backward, max_pool, max_pool_backward};
 pub use reduce::{argmax_rows, reduce_rows, softmax_rows, RowReduce};
+pub use spatial::zero_pad2d;
 
 use super::buffer::GpuBuffer;
 use super::context::{gpu, Gpu};
@@ -30,6 +40,12 @@ pub(crate) const WORKGROUP: u32 = 256;
 
 /// The pipeline for `key`, compiling `source()` the first time.
 pub(crate) fn pipeline(gpu: &Gpu, key: &str, source: impl FnOnce() -> String) -> Arc<wgpu::ComputePipeline> {
+    pipeline_entry(gpu, key, "main", source)
+}
+
+/// The pipeline of entry point `entry` in `source()` (a family's shader file holds several; each
+/// pipeline's bind group layout is derived from the bindings its own entry point uses).
+pub(crate) fn pipeline_entry(gpu: &Gpu, key: &str, entry: &str, source: impl FnOnce() -> String) -> Arc<wgpu::ComputePipeline> {
     if let Some(p) = gpu.pipelines.lock().get(key) {
         return p.clone();
     }
@@ -38,7 +54,7 @@ pub(crate) fn pipeline(gpu: &Gpu, key: &str, source: impl FnOnce() -> String) ->
         label: Some(key),
         layout: None,
         module: &module,
-        entry_point: Some("main"),
+        entry_point: Some(entry),
         compilation_options: Default::default(),
         cache: None,
     }));
