@@ -13,6 +13,7 @@ pub mod matmul;
 pub mod norm;
 pub mod pool;
 pub mod recurrent;
+mod recurrent_gpu;
 pub mod reduce;
 pub mod shape;
 pub mod softmax;

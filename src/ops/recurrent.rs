@@ -2,14 +2,16 @@
 //! and backpropagation through time (kernels in `cpu::recurrent`). Its output is the state
 //! sequence (B, T, W) in processing order, W = `[h, c]` for an LSTM and `h` otherwise; layers
 //! slice the outputs and final states they return out of it, so one graph node covers the loop.
+//! GPU operands run the GPU kernels (`recurrent_gpu`), with the same options and node.
 
 use super::record;
 use crate::cpu::recurrent::{self, Cell, Problem, StateGrad};
 use crate::error::{Error, Result};
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::{Device, Tensor};
+use crate::tensor::Tensor;
 
 /// The tensors of a recurrent op. `mask` (B, T) and `recurrent_dropout` (B, U) are constants.
+#[derive(Clone, Copy)]
 pub struct RecurrentInputs<'a> {
     pub x: &'a Tensor,
     pub kernel: &'a Tensor,
@@ -26,6 +28,44 @@ fn expect_shape(op: &str, what: &str, t: &Tensor, want: &[usize]) -> Result<()> 
         return Err(Error::shape(op, format!("{what} of shape {}", fmt_shape(want)), fmt_shape(t.shape())));
     }
     Ok(())
+}
+
+/// Check the operands' shapes; returns (batch, steps, features, units).
+fn check(op: &str, cell: Cell, inputs: &RecurrentInputs<'_>) -> Result<(usize, usize, usize, usize)> {
+    let RecurrentInputs { x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout } = *inputs;
+    if x.ndim() != 3 {
+        return Err(Error::shape(op, "a 3-D input (batch, timesteps, features)", fmt_shape(x.shape())));
+    }
+    let (batch, steps, features) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    if steps == 0 {
+        return Err(Error::shape(op, "at least one timestep", fmt_shape(x.shape())));
+    }
+    if recurrent_kernel.ndim() != 2 || recurrent_kernel.shape()[1] % cell.gates() != 0 {
+        return Err(Error::shape(op, format!("a recurrent kernel (units, {} * units)", cell.gates()), fmt_shape(recurrent_kernel.shape())));
+    }
+    let units = recurrent_kernel.shape()[0];
+    let gw = cell.gates() * units;
+    expect_shape(op, "recurrent kernel", recurrent_kernel, &[units, gw])?;
+    if kernel.shape() != [features, gw] {
+        return Err(Error::shape(op, format!("input with {} features (kernel {})", kernel.shape().first().copied().unwrap_or(0), fmt_shape(kernel.shape())), format!("input of shape {}", fmt_shape(x.shape()))));
+    }
+    if let Some(b) = bias {
+        if b.numel() != cell.bias_len(units) {
+            return Err(Error::shape(op, format!("a bias of {} values", cell.bias_len(units)), fmt_shape(b.shape())));
+        }
+    }
+    for (what, t) in [("initial state h", h0), ("initial state c", c0), ("recurrent dropout mask", recurrent_dropout)] {
+        if let Some(t) = t {
+            expect_shape(op, what, t, &[batch, units])?;
+        }
+    }
+    if c0.is_some() && !matches!(cell, Cell::Lstm { .. }) {
+        return Err(Error::value(op, "a single initial state (h)", "two (h and c)"));
+    }
+    if let Some(m) = mask {
+        expect_shape(op, "mask", m, &[batch, steps])?;
+    }
+    Ok((batch, steps, features, units))
 }
 
 /// The op's operands as owned row-major buffers (the backward pass runs after the op returns).
@@ -63,6 +103,68 @@ impl Owned {
     }
 }
 
+/// Keras's output mask of a recurrent layer from its timestep mask (B, T): per step in processing
+/// order (`go_backwards` reads the mask from its end), 1.0 where the layer's output is the state
+/// (a real step, or with `zero_output_for_mask` off a masked step after a real one: the output
+/// repeats), 0.0 where it is zeros (masked steps before the first real one). (B, T), on the
+/// mask's device; a constant.
+///
+/// # Errors
+/// `Shape` when the mask is not 2-D; `Device` when the GPU fails.
+pub fn output_mask(mask: &Tensor, go_backwards: bool, zero_output_for_mask: bool) -> Result<Tensor> {
+    if mask.ndim() != 2 {
+        return Err(Error::shape("output_mask", "a mask (batch, timesteps)", fmt_shape(mask.shape())));
+    }
+    let (batch, steps) = (mask.shape()[0], mask.shape()[1]);
+    if super::on_gpu(&[mask]) {
+        return super::recurrent_gpu::output_mask(mask, go_backwards, zero_output_for_mask);
+    }
+    let m = mask.cpu_values();
+    let mut out = Vec::with_capacity(batch * steps);
+    for row in m.as_slice().chunks(steps.max(1)).take(batch) {
+        let mut seen = false;
+        for s in 0..steps {
+            let real = row[if go_backwards { steps - 1 - s } else { s }] > 0.5;
+            seen |= real;
+            out.push(if real || (seen && !zero_output_for_mask) { 1.0 } else { 0.0 });
+        }
+    }
+    Tensor::from_vec(out, &[batch, steps])
+}
+
+/// Keras `Masking`'s timestep mask: 1.0 for each step of `x` (…, features) with a feature
+/// different from `mask_value`, else 0.0; `x`'s shape without its last axis, on `x`'s device;
+/// a constant. On the GPU one compare pass and one row maximum (nothing read back).
+///
+/// # Errors
+/// `Shape` (naming `op`) when `x` has no feature axis; `Device` when the GPU fails.
+pub fn timestep_mask(op: &str, x: &Tensor, mask_value: f32) -> Result<Tensor> {
+    if x.ndim() < 2 {
+        return Err(Error::shape(op, "an input with a feature axis (batch, timesteps, features)", fmt_shape(x.shape())));
+    }
+    let width = x.shape()[x.ndim() - 1];
+    let out_shape = &x.shape()[..x.ndim() - 1];
+    if super::on_gpu(&[x]) && width > 0 {
+        return super::recurrent_gpu::timestep_mask(op, x, mask_value, out_shape);
+    }
+    let v = x.cpu_values();
+    let keep: Vec<f32> = if width == 0 {
+        vec![0.0; out_shape.iter().product()]
+    } else {
+        v.as_slice().chunks(width).map(|row| if row.iter().any(|&f| f != mask_value) { 1.0 } else { 0.0 }).collect()
+    };
+    Tensor::from_vec_on(keep, out_shape, x.device())
+}
+
+/// The graph node's name for `cell`.
+pub(super) fn node_name(cell: Cell) -> &'static str {
+    match cell {
+        Cell::Simple { .. } => "simple_rnn",
+        Cell::Lstm { .. } => "lstm",
+        Cell::Gru { .. } => "gru",
+    }
+}
+
 /// Reverse the time axis of a (B, T, W) buffer.
 fn reverse_time(v: &[f32], batch: usize, steps: usize, width: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(v.len());
@@ -79,55 +181,17 @@ fn reverse_time(v: &[f32], batch: usize, steps: usize, width: usize) -> Vec<f32>
 /// last step's states (B, W): a layer that returns only its final output then needs no
 /// (B, T, W) gradient buffer, mostly zeros, in its backward pass.
 pub fn recurrent(op: &str, cell: Cell, inputs: RecurrentInputs<'_>, go_backwards: bool, last_only: bool) -> Result<Tensor> {
-    if super::on_gpu(&[inputs.x, inputs.kernel]) {
-        // No GPU kernel yet: every operand visits the CPU (differentiably), the states return.
-        let cpu = |t: &Tensor| t.to_device(Device::Cpu);
-        let opt = |t: Option<&Tensor>| t.map(cpu).transpose();
-        let (x, k, rk) = (cpu(inputs.x)?, cpu(inputs.kernel)?, cpu(inputs.recurrent_kernel)?);
-        let (b, h0, c0, m, rd) = (opt(inputs.bias)?, opt(inputs.h0)?, opt(inputs.c0)?, opt(inputs.mask)?, opt(inputs.recurrent_dropout)?);
-        super::count_fallback("recurrent");
-        let on_cpu = RecurrentInputs { x: &x, kernel: &k, recurrent_kernel: &rk, bias: b.as_ref(), h0: h0.as_ref(), c0: c0.as_ref(), mask: m.as_ref(), recurrent_dropout: rd.as_ref() };
-        return recurrent(op, cell, on_cpu, go_backwards, last_only)?.to_device(Device::Gpu);
-    }
+    let (batch, steps, features, units) = check(op, cell, &inputs)?;
     let RecurrentInputs { x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout } = inputs;
-    if x.ndim() != 3 {
-        return Err(Error::shape(op, "a 3-D input (batch, timesteps, features)", fmt_shape(x.shape())));
-    }
-    let (batch, steps, features) = (x.shape()[0], x.shape()[1], x.shape()[2]);
-    if steps == 0 {
-        return Err(Error::shape(op, "at least one timestep", fmt_shape(x.shape())));
-    }
-    if recurrent_kernel.ndim() != 2 || recurrent_kernel.shape()[1] % cell.gates() != 0 {
-        return Err(Error::shape(op, format!("a recurrent kernel (units, {} * units)", cell.gates()), fmt_shape(recurrent_kernel.shape())));
-    }
-    let units = recurrent_kernel.shape()[0];
-    let gw = cell.gates() * units;
-    expect_shape(op, "recurrent kernel", recurrent_kernel, &[units, gw])?;
-    if kernel.shape() != [features, gw] {
-        return Err(Error::shape(op, format!("input with {} features (kernel {})", kernel.shape().first().copied().unwrap_or(0), fmt_shape(kernel.shape())), format!("input of shape {}", fmt_shape(x.shape()))));
-    }
-    if let Some(b) = bias {
-        if b.numel() != cell.bias_len(units) {
-            return Err(Error::shape(op, format!("a bias of {} values", cell.bias_len(units)), fmt_shape(b.shape())));
-        }
-    }
-    for (what, t) in [("initial state h", h0), ("initial state c", c0), ("recurrent dropout mask", recurrent_dropout)] {
-        if let Some(t) = t {
-            expect_shape(op, what, t, &[batch, units])?;
-        }
-    }
-    if c0.is_some() && !matches!(cell, Cell::Lstm { .. }) {
-        return Err(Error::value(op, "a single initial state (h)", "two (h and c)"));
-    }
-    if let Some(m) = mask {
-        expect_shape(op, "mask", m, &[batch, steps])?;
-    }
     let mut tensors = vec![x, kernel, recurrent_kernel];
     tensors.extend(bias);
     tensors.extend(h0);
     tensors.extend(c0);
     super::same_device(op, &tensors)?;
-
+    if super::on_gpu(&tensors) {
+        let dims = super::recurrent_gpu::Dims { batch, steps, features, units };
+        return super::recurrent_gpu::recurrent_gpu(op, cell, &inputs, dims, go_backwards, last_only);
+    }
     let sw = cell.state_width(units);
     let xv = if go_backwards { reverse_time(x.cpu_values().as_slice(), batch, steps, features) } else { x.to_vec() };
     let mv = mask.map(|m| if go_backwards { reverse_time(m.cpu_values().as_slice(), batch, steps, 1) } else { m.to_vec() });
@@ -147,11 +211,7 @@ pub fn recurrent(op: &str, cell: Cell, inputs: RecurrentInputs<'_>, go_backwards
     let need_dx = x.requires_grad();
     let (has_bias, has_h0, has_c0) = (bias.is_some(), h0.is_some(), c0.is_some());
     let shapes: Vec<Vec<usize>> = tensors.iter().map(|t| t.shape().to_vec()).collect();
-    let op_name: &'static str = match cell {
-        Cell::Simple { .. } => "simple_rnn",
-        Cell::Lstm { .. } => "lstm",
-        Cell::Gru { .. } => "gru",
-    };
+    let op_name = node_name(cell);
     // With `last_only` the op's output is the last step; the whole sequence stays here for the
     // backward pass.
     let (values, out_shape, sequence) = if last_only {

@@ -125,6 +125,23 @@ def test_views_read_through_strides():
     gpu_parity(lambda t: t[..., 0] + t[::-2, 3:4].sum(), [rand((7, 17))], what="negative step and index")
 
 
+def test_slice_backward_scatters_on_the_gpu():
+    # Reversed (negative strides), indexed and partial slices; the gradient is scattered by a
+    # GPU kernel, so a backward through a slice reads nothing back.
+    gpu_parity(lambda t: t[::-1, 3][:6] + t[2, ::-3], [rand((17, 17))], what="reversed and indexed slices")
+    gpu_parity(lambda t: t[1:, :, 5:] * 2.0, [rand((3, 255, 17))], what="3-D slice")
+    gpu_parity(lambda t: t[:, 0] + t[:, -1], [rand((1025, 3))], what="columns")
+    t = fn.tensor(rand((3, 17, 5))).to("gpu").detach()
+    t.requires_grad = True
+    loss = t[:, ::-2, 1:].sum()
+    before = fn.config.memory_stats()["submits"]
+    loss.backward()
+    assert fn.config.memory_stats()["submits"] == before, "getitem's backward read something back"
+    expected = np.zeros((3, 17, 5), np.float32)
+    expected[:, ::-2, 1:] = 1.0
+    np.testing.assert_array_equal(t.grad.numpy(), expected)
+
+
 LOSSES = {
     "mse": (ops.mean_squared_error, False),
     "mae": (ops.mean_absolute_error, False),

@@ -1,4 +1,4 @@
-//! The tiled GEMM kernel (batched, strided operands).
+//! The tiled GEMM kernels (batched, strided operands, strided output).
 
 use super::{buffer_of, launch, pipeline, raw, u32_of};
 use crate::error::{Error, Result};
@@ -19,33 +19,86 @@ pub struct MatView<'a> {
     pub batch_stride: isize,
 }
 
+/// A matrix inside a raw GPU buffer: element `(r, c)` of batch `z` sits at
+/// `offset + r * row_stride + c * col_stride + z * batch_stride` (values, not bytes). As an
+/// output (`gemm_into`), `col_stride` must be 1.
+#[derive(Clone, Copy)]
+pub struct BufView<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: usize,
+    pub row_stride: usize,
+    pub col_stride: usize,
+    pub batch_stride: usize,
+}
+
+impl<'a> BufView<'a> {
+    /// A row-major matrix of rows `row_stride` values apart, from `offset` (one batch).
+    pub fn rows(buffer: &'a wgpu::Buffer, offset: usize, row_stride: usize) -> Self {
+        BufView { buffer, offset, row_stride, col_stride: 1, batch_stride: 0 }
+    }
+
+    /// The same matrix read transposed (rows and columns swap roles).
+    pub fn t(self) -> Self {
+        BufView { row_stride: self.col_stride, col_stride: self.row_stride, ..self }
+    }
+}
+
+/// `view`'s tensor buffer with its strides checked non-negative.
+fn buf_view<'a>(op: &str, view: &MatView<'_>, buffer: &'a wgpu::Buffer) -> Result<BufView<'a>> {
+    let stride = |s: isize| usize::try_from(s).map_err(|_| Error::value(op, "non-negative strides on the GPU", s.to_string()));
+    Ok(BufView { buffer, offset: view.offset, row_stride: stride(view.row_stride)?, col_stride: stride(view.col_stride)?, batch_stride: stride(view.batch_stride)? })
+}
+
 /// `c[b] = a[b] @ b[b]` for `batches` pairs of `(m, k) @ (k, n)`; row-major result per batch.
 pub fn gemm(op: &str, m: usize, n: usize, k: usize, batches: usize, a: &MatView<'_>, b: &MatView<'_>) -> Result<GpuBuffer> {
-    let gpu = gpu(op)?;
     let (sa, sb) = (buffer_of(op, a.tensor)?, buffer_of(op, b.tensor)?);
     let out = GpuBuffer::uninit(op, batches * m * n)?;
     if m * n * batches == 0 {
         return Ok(out);
     }
-    let stride = |s: isize| u32::try_from(s).map_err(|_| Error::value(op, "non-negative strides on the GPU", s.to_string()));
+    if k == 0 {
+        // An empty inner product is zero.
+        return fill_buffer(op, out, 0.0);
+    }
+    let c = BufView { buffer: out.raw(), offset: 0, row_stride: n, col_stride: 1, batch_stride: m * n };
+    gemm_into(op, m, n, k, batches, buf_view(op, a, raw(&sa))?, buf_view(op, b, raw(&sb))?, c, false)?;
+    Ok(out)
+}
+
+/// `c[b] (+)= a[b] @ b[b]` into an existing buffer, through offsets and strides: a result can be
+/// written (or, with `accumulate`, added) into a column block or a strided set of rows of a
+/// larger buffer. `c`'s buffer must not be `a`'s or `b`'s (a kernel cannot read and write one
+/// buffer through two bindings). With `k == 0` the result is zero (or `c` unchanged).
+///
+/// # Errors
+/// `Device` when a size or stride passes 2^32 or the grid the adapter's limits; `Value` when `c`'s
+/// column stride is not 1.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_into(op: &str, m: usize, n: usize, k: usize, batches: usize, a: BufView<'_>, b: BufView<'_>, c: BufView<'_>, accumulate: bool) -> Result<()> {
+    let gpu = gpu(op)?;
+    if m * n * batches == 0 {
+        return Ok(());
+    }
+    if c.col_stride != 1 {
+        return Err(Error::value(op, "a GEMM output with unit column stride", c.col_stride.to_string()));
+    }
     let params = [
         u32_of(op, "rows", m)?,
         u32_of(op, "columns", n)?,
         u32_of(op, "the inner size", k)?,
         u32_of(op, "an offset", a.offset)?,
-        stride(a.row_stride)?,
-        stride(a.col_stride)?,
-        stride(a.batch_stride)?,
+        u32_of(op, "a stride", a.row_stride)?,
+        u32_of(op, "a stride", a.col_stride)?,
+        u32_of(op, "a stride", a.batch_stride)?,
         u32_of(op, "an offset", b.offset)?,
-        stride(b.row_stride)?,
-        stride(b.col_stride)?,
-        stride(b.batch_stride)?,
-        0,
+        u32_of(op, "a stride", b.row_stride)?,
+        u32_of(op, "a stride", b.col_stride)?,
+        u32_of(op, "a stride", b.batch_stride)?,
+        u32::from(accumulate),
+        u32_of(op, "an offset", c.offset)?,
+        u32_of(op, "a stride", c.row_stride)?,
+        u32_of(op, "a stride", c.batch_stride)?,
     ];
-    if k == 0 {
-        // An empty inner product is zero (the kernel would never write).
-        return fill_buffer(op, out, 0.0);
-    }
     // Large products take 128x128 tiles (8x8 per thread: twice the arithmetic per value read
     // from workgroup memory); smaller ones 64x64 tiles, so that they still fill the GPU.
     let (tile, key, source) = if m >= LARGE && n >= LARGE {
@@ -58,7 +111,6 @@ pub fn gemm(op: &str, m: usize, n: usize, k: usize, batches: usize, a: &MatView<
     if batches > max || m.div_ceil(tile) > max || n.div_ceil(tile) > max {
         return Err(Error::Device { op: op.to_string(), expected: format!("at most {max} tiles per grid axis"), got: format!("({batches}, {m}, {n})") });
     }
-    launch(gpu, &pipeline, &params, &[raw(&sa), raw(&sb), out.raw()], [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, batches as u32]);
-    Ok(out)
+    launch(gpu, &pipeline, &params, &[a.buffer, b.buffer, c.buffer], [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, batches as u32]);
+    Ok(())
 }
-

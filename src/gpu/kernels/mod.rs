@@ -12,6 +12,7 @@ mod norm;
 pub mod optimizer;
 mod pool;
 mod reduce;
+pub mod recurrent;
 mod spatial;
 
 pub use concat::concatenate_into;

@@ -2,8 +2,10 @@
 // held as four vec4 accumulators (rows of the block), K in steps of 16 through workgroup memory.
 // No private array is indexed dynamically, so every compiler keeps the block in registers.
 // A and B are read through offsets and (row, column, batch) strides, so transposed operands need
-// no copy. C is row-major (M, N) per batch, batch stride M*N.
-// Params: M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate.
+// no copy. C is written through an offset, a row stride and a batch stride (unit column stride),
+// so a result can land in a column block or a strided row set of a larger buffer (+= with
+// accumulate).
+// Params: M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs.
 
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -15,7 +17,7 @@ var<workgroup> b_tile: array<f32, 1024>;  // [k][n], 16 x 64
 
 fn store_row(r: u32, col: u32, v: vec4<f32>, M: u32, N: u32, base: u32) {
     if (r >= M) { return; }
-    let at = base + r * N + col;
+    let at = base + r * p[13] + col;
     let acc = p[11] != 0u;
     for (var j = 0u; j < 4u; j++) {
         if (col + j < N) {
@@ -65,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
         workgroupBarrier();
     }
-    let base = wid.z * M * N;
+    let base = p[12] + wid.z * p[14];
     let r = row0 + am;
     let col = col0 + bn;
     store_row(r, col, acc0, M, N, base);

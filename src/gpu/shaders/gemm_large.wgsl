@@ -1,8 +1,8 @@
 // C[b] = A[b] @ B[b] for large products: a 128x128 output tile per workgroup of 16x16 threads,
 // each thread an 8x8 block (rows r0..r0+3 and r0+64..r0+67, the same for columns, so a warp's
 // reads of workgroup memory spread over the banks) in sixteen vec4 accumulators; K in steps
-// of 8 through workgroup memory. Same operands and parameters as gemm.wgsl:
-// M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate.
+// of 8 through workgroup memory. Same operands, strided output and parameters as gemm.wgsl:
+// M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs.
 
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -14,7 +14,7 @@ var<workgroup> b_tile: array<f32, 1024>;  // [k][n], 8 x 128
 
 fn store4(r: u32, col: u32, v: vec4<f32>, M: u32, N: u32, base: u32) {
     if (r >= M) { return; }
-    let at = base + r * N + col;
+    let at = base + r * p[13] + col;
     let acc = p[11] != 0u;
     for (var j = 0u; j < 4u; j++) {
         if (col + j < N) {
@@ -71,7 +71,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
         workgroupBarrier();
     }
-    let base = wid.z * M * N;
+    let base = p[12] + wid.z * p[14];
     let r0 = row0 + am;
     let r1 = row0 + 64u + am;
     let n0 = col0 + bn;

@@ -4,10 +4,9 @@
 
 use super::weights::Weights;
 use super::{ForwardContext, Layer};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nn::regularizer::Regularizer;
 use crate::ops;
-use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
 
 pub struct Embedding {
@@ -49,19 +48,10 @@ pub struct Masking {
 
 impl Masking {
     /// 1.0 for each timestep with a feature different from `mask_value`, shape = x's minus
-    /// the last axis.
+    /// the last axis, on x's device (the layer multiplies the input by it, and a GPU recurrent
+    /// layer reads it there).
     fn keep(&self, x: &Tensor) -> Result<Tensor> {
-        if x.ndim() < 2 {
-            return Err(Error::shape(&self.name, "an input with a feature axis (batch, timesteps, features)", fmt_shape(x.shape())));
-        }
-        let width = x.shape()[x.ndim() - 1];
-        let v = x.cpu_values();
-        let keep: Vec<f32> = if width == 0 {
-            vec![0.0; x.numel()]
-        } else {
-            v.as_slice().chunks(width).map(|row| if row.iter().any(|&f| f != self.mask_value) { 1.0 } else { 0.0 }).collect()
-        };
-        Tensor::from_vec(keep, &x.shape()[..x.ndim() - 1])
+        ops::recurrent::timestep_mask(&self.name, x, self.mask_value)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::nn::rng::Rng;
 use crate::ops::recurrent::{recurrent, RecurrentInputs};
 use crate::ops::{self, SliceSpec};
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 use parking_lot::Mutex;
 
 /// The RNN options Keras keeps on the layer (not the cell).
@@ -77,8 +77,8 @@ impl Recurrent {
         self.carried.lock().clone()
     }
 
-    /// Inverted-dropout keep mask of `shape`: 1/(1-rate) or 0.
-    fn dropout_mask(&self, rate: f32, shape: &[usize], rng: &mut Rng) -> Result<Tensor> {
+    /// Inverted-dropout keep mask of `shape`: 1/(1-rate) or 0, on `device` (the input's).
+    fn dropout_mask(&self, rate: f32, shape: &[usize], rng: &mut Rng, device: Device) -> Result<Tensor> {
         let n = shape.iter().product();
         let keep = 1.0 / (1.0 - rate);
         let draw = |rng: &mut Rng| (0..n).map(|_| if rng.next_f32() >= rate { keep } else { 0.0 }).collect::<Vec<f32>>();
@@ -86,7 +86,7 @@ impl Recurrent {
             Some(own) => draw(&mut own.lock()),
             None => draw(rng),
         };
-        Tensor::from_vec(values, shape)
+        Tensor::from_vec_on(values, shape, device)
     }
 
     /// The output Keras returns and the final states (`[h]` or `[h, c]`).
@@ -102,11 +102,11 @@ impl Recurrent {
         let o = self.options;
         let x = if ctx.training && o.dropout > 0.0 {
             // One mask per sequence, reused at every timestep (Keras's DropoutRNNCell).
-            ops::mul(x, &self.dropout_mask(o.dropout, &[batch, 1, features], ctx.rng)?)?
+            ops::mul(x, &self.dropout_mask(o.dropout, &[batch, 1, features], ctx.rng, x.device())?)?
         } else {
             x.clone()
         };
-        let rd = if ctx.training && o.recurrent_dropout > 0.0 { Some(self.dropout_mask(o.recurrent_dropout, &[batch, units], ctx.rng)?) } else { None };
+        let rd = if ctx.training && o.recurrent_dropout > 0.0 { Some(self.dropout_mask(o.recurrent_dropout, &[batch, units], ctx.rng, x.device())?) } else { None };
         let initial = match initial {
             Some(states) => Some(states),
             None if o.stateful => self.carried.lock().clone(),
@@ -154,19 +154,17 @@ impl Recurrent {
         };
         // Keras's outputs at masked steps: zeros with `zero_output_for_mask`, else the previous
         // output, which is zeros until the first real step (the initial state is not an output).
-        let output_mask = mask.as_ref().map(|m| output_mask(m.cpu_values().as_slice(), batch, steps, o.go_backwards, o.zero_output_for_mask));
+        // Computed on the mask's device, so a GPU mask is never read back.
+        let output_mask = mask.as_ref().map(|m| ops::recurrent::output_mask(m, o.go_backwards, o.zero_output_for_mask)?.to_device(x.device())).transpose()?;
         let output = if o.return_sequences {
             let h = if self.state_count() == 2 { ops::slice(&seq, &[all(batch), all(steps), cols(0, units)])? } else { seq };
             match output_mask {
-                Some(om) => ops::mul(&h, &Tensor::from_vec_on(om, &[batch, steps, 1], h.device())?)?,
+                Some(om) => ops::mul(&h, &ops::reshape(&om, &[batch, steps, 1])?)?,
                 None => h,
             }
         } else {
             match output_mask {
-                Some(om) => {
-                    let last: Vec<f32> = om.chunks(steps).map(|row| row[steps - 1]).collect();
-                    ops::mul(&states[0], &Tensor::from_vec_on(last, &[batch, 1], states[0].device())?)?
-                }
+                Some(om) => ops::mul(&states[0], &ops::slice(&om, &[all(batch), cols(steps - 1, 1)])?)?,
                 None => states[0].clone(),
             }
         };
@@ -178,22 +176,6 @@ impl Recurrent {
         }
         Ok((output, states))
     }
-}
-
-/// Per step in processing order, 1.0 where the layer's output is the state (a real step, or
-/// with `zero_output_for_mask` off a masked step after one), 0.0 where it is zeros.
-fn output_mask(mask: &[f32], batch: usize, steps: usize, go_backwards: bool, zero_output_for_mask: bool) -> Vec<f32> {
-    let mut out = Vec::with_capacity(batch * steps);
-    for b in 0..batch {
-        let row = &mask[b * steps..(b + 1) * steps];
-        let mut seen = false;
-        for s in 0..steps {
-            let real = row[if go_backwards { steps - 1 - s } else { s }] > 0.5;
-            seen |= real;
-            out.push(if real || (seen && !zero_output_for_mask) { 1.0 } else { 0.0 });
-        }
-    }
-    out
 }
 
 impl Layer for Recurrent {
