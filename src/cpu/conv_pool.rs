@@ -23,9 +23,11 @@ const BLOCK: usize = 16;
 /// Output pixels per micro-kernel call: 6 x 2 accumulators, 2 weight vectors and a broadcast
 /// fill 15 of the 16 vector registers.
 const TILE: usize = 6;
-/// Below this many multiply-adds the call stays on the calling thread (a fork-join costs about
-/// as much as a first layer on one image).
-const PARALLEL_MIN_FMAS: usize = 1 << 19;
+/// Below this many multiply-adds the call stays on the calling thread. One image through W6's
+/// second convolution (1.8M) stays serial: on our 2-vCPU VM two threads ran `predict` in 50-55
+/// us against 49 us on one (runs E and H, BENCHMARKS.md): the fork-join and the shared second
+/// vCPU ate the gain.
+const PARALLEL_MIN_FMAS: usize = 1 << 22;
 /// Multiply-adds per parallel part, roughly: rows of pooling windows are grouped up to this.
 const PART_FMAS: usize = 1 << 17;
 
