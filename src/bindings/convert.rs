@@ -27,6 +27,13 @@ pub fn to_tensor(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Tensor> {
 
 /// `value` as a C-contiguous float32 NumPy array (the same object when it already is one).
 pub fn as_float32_array<'py>(value: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    // The common case first (a float32 C-contiguous aligned ndarray, as `predict` passes on):
+    // no NumPy calls at all.
+    if let Ok(a) = value.cast::<PyArrayDyn<f32>>() {
+        if a.is_c_contiguous() && a.is_aligned() {
+            return Ok(a.clone());
+        }
+    }
     let py = value.py();
     let numpy = py.import("numpy")?;
     let array = asarray(&numpy, value, what)?;

@@ -172,6 +172,14 @@ unsafe fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Whether the AVX2 + FMA kernels can run on this CPU.
+pub(crate) fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return avx2();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 #[cfg(target_arch = "x86_64")]
 fn avx2() -> bool {
     // `is_x86_feature_detected!` caches its answer in an atomic: cheap per call.

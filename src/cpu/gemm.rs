@@ -66,31 +66,13 @@ pub fn gemm_into(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: 
         // A row vector times a matrix (one sample through a dense layer): the crate would pack
         // the whole matrix for a single row; a row-by-row axpy over contiguous rows of `b` is
         // several times faster.
-        let row = &mut c[offset..offset + n];
-        if !accumulate {
-            row.fill(0.0);
+        #[cfg(target_arch = "x86_64")]
+        if super::fastmath::has_avx2() {
+            // SAFETY: the CPU has AVX2 and FMA (checked at run time).
+            unsafe { row_times_matrix_avx2(n, k, a, b, &mut c[offset..offset + n], accumulate) };
+            return;
         }
-        let av = |p: usize| a.data[(a.offset as isize + p as isize * a.col_stride) as usize];
-        let brow = |p: usize| {
-            let start = (b.offset as isize + p as isize * b.row_stride) as usize;
-            &b.data[start..start + n]
-        };
-        // Four rows of `b` per pass over `row`: a quarter of the loads and stores of `row`,
-        // which dominate when the output is narrow (a 10-class head).
-        let mut p = 0;
-        while p + 4 <= k {
-            let (a0, a1, a2, a3) = (av(p), av(p + 1), av(p + 2), av(p + 3));
-            let (b0, b1, b2, b3) = (brow(p), brow(p + 1), brow(p + 2), brow(p + 3));
-            let (b0, b1, b2, b3, row) = (&b0[..n], &b1[..n], &b2[..n], &b3[..n], &mut row[..n]);
-            for j in 0..n {
-                row[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
-            }
-            p += 4;
-        }
-        for p in p..k {
-            let a0 = av(p);
-            row.iter_mut().zip(brow(p)).for_each(|(r, &bv)| *r += a0 * bv);
-        }
+        row_times_matrix(n, k, a, b, &mut c[offset..offset + n], accumulate);
         return;
     }
     let threads = super::parallel::threads();
@@ -118,6 +100,96 @@ pub fn gemm_into(m: usize, n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, c: 
             unsafe { gemm_serial(len, n, k, ap, b, out.0.add(start * row_stride), row_stride, accumulate) }
         });
     }
+}
+
+/// `row (+)= a @ b` for a row vector `a` (1 x k) and `b` with contiguous rows (k x n): an axpy per
+/// row of `b`, four rows per pass over `row` (a quarter of the loads and stores of `row`, which
+/// dominate when the output is narrow: a 10-class head).
+fn row_times_matrix(n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, row: &mut [f32], accumulate: bool) {
+    let row = &mut row[..n];
+    if !accumulate {
+        row.fill(0.0);
+    }
+    let av = |p: usize| a.data[(a.offset as isize + p as isize * a.col_stride) as usize];
+    let brow = |p: usize| {
+        let start = (b.offset as isize + p as isize * b.row_stride) as usize;
+        &b.data[start..start + n]
+    };
+    let mut p = 0;
+    while p + 4 <= k {
+        let (a0, a1, a2, a3) = (av(p), av(p + 1), av(p + 2), av(p + 3));
+        let (b0, b1, b2, b3) = (brow(p), brow(p + 1), brow(p + 2), brow(p + 3));
+        for j in 0..n {
+            row[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+        }
+        p += 4;
+    }
+    for p in p..k {
+        let a0 = av(p);
+        row.iter_mut().zip(brow(p)).for_each(|(r, &bv)| *r += a0 * bv);
+    }
+}
+
+/// `row_times_matrix` with AVX2 + FMA intrinsics: 16 columns at a time, kept in registers over
+/// all of `k` as four interleaved partial sums (FMA latency), so `row` is read and written once.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` and `b` are in bounds for 1 x k and k x n (checked by the caller).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_times_matrix_avx2(n: usize, k: usize, a: MatRef<'_>, b: MatRef<'_>, row: &mut [f32], accumulate: bool) {
+    use std::arch::x86_64::*;
+    let row = &mut row[..n];
+    let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let mut j0 = 0;
+    while j0 < n {
+        let nc = (n - j0).min(16);
+        let masks = [_mm256_cmpgt_epi32(_mm256_set1_epi32(nc as i32), lane), _mm256_cmpgt_epi32(_mm256_set1_epi32(nc as i32 - 8), lane)];
+        let sums = if nc == 16 { row_block_avx2::<true>(k, a, b, j0, masks) } else { row_block_avx2::<false>(k, a, b, j0, masks) };
+        for (h, (sum, mask)) in sums.into_iter().zip(masks).enumerate() {
+            let dst = row.as_mut_ptr().add(j0 + 8 * h);
+            let value = if accumulate { _mm256_add_ps(_mm256_maskload_ps(dst, mask), sum) } else { sum };
+            _mm256_maskstore_ps(dst, mask, value);
+        }
+        j0 += 16;
+    }
+}
+
+/// Columns `j0..j0 + 16` of `a @ b` (lanes outside `masks` zero); `FULL`: all 16 in range.
+///
+/// # Safety
+/// As `row_times_matrix_avx2`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn row_block_avx2<const FULL: bool>(k: usize, a: MatRef<'_>, b: MatRef<'_>, j0: usize, masks: [std::arch::x86_64::__m256i; 2]) -> [std::arch::x86_64::__m256; 2] {
+    use std::arch::x86_64::*;
+    let a_at = |p: usize| *a.data.as_ptr().offset(a.offset as isize + p as isize * a.col_stride);
+    let base = b.data.as_ptr().offset(b.offset as isize + j0 as isize);
+    let load = |p: usize, h: usize| {
+        let at = base.offset(p as isize * b.row_stride).add(8 * h);
+        if FULL {
+            _mm256_loadu_ps(at)
+        } else {
+            _mm256_maskload_ps(at, masks[h])
+        }
+    };
+    let mut acc = [[_mm256_setzero_ps(); 2]; 4];
+    let mut p = 0;
+    while p + 4 <= k {
+        for (s, acc) in acc.iter_mut().enumerate() {
+            let av = _mm256_set1_ps(a_at(p + s));
+            acc[0] = _mm256_fmadd_ps(av, load(p + s, 0), acc[0]);
+            acc[1] = _mm256_fmadd_ps(av, load(p + s, 1), acc[1]);
+        }
+        p += 4;
+    }
+    for p in p..k {
+        let av = _mm256_set1_ps(a_at(p));
+        acc[0][0] = _mm256_fmadd_ps(av, load(p, 0), acc[0][0]);
+        acc[0][1] = _mm256_fmadd_ps(av, load(p, 1), acc[0][1]);
+    }
+    let sum = |h: usize| _mm256_add_ps(_mm256_add_ps(acc[0][h], acc[1][h]), _mm256_add_ps(acc[2][h], acc[3][h]));
+    [sum(0), sum(1)]
 }
 
 /// Check a GEMM's operands against the output block (a violation is a bug in the caller:
@@ -231,13 +303,16 @@ mod tests {
 
     #[test]
     fn row_vector_path_matches_naive() {
-        let (m, n, k) = (1, 37, 300);
-        let a: Vec<f32> = (0..k).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| ((i * 17) % 7) as f32 - 3.0).collect();
-        let mut c = vec![1.0f32; n];
-        gemm(m, n, k, MatRef::row_major(&a, k), MatRef::row_major(&b, n), &mut c, false);
-        for (x, y) in c.iter().zip(&naive(m, n, k, &a, &b)) {
-            assert!((*x as f64 - y).abs() <= 1e-3 * y.abs().max(1.0));
+        // Full and partial blocks of 16 columns, k with and without a tail of 4, accumulating.
+        for &(n, k, accumulate) in &[(37, 300, false), (10, 1601, false), (16, 3, true), (5, 7, true), (64, 288, false)] {
+            let a: Vec<f32> = (0..k).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 17) % 7) as f32 - 3.0).collect();
+            let mut c = vec![1.0f32; n];
+            gemm(1, n, k, MatRef::row_major(&a, k), MatRef::row_major(&b, n), &mut c, accumulate);
+            for (x, y) in c.iter().zip(&naive(1, n, k, &a, &b)) {
+                let y = y + if accumulate { 1.0 } else { 0.0 };
+                assert!((*x as f64 - y).abs() <= 1e-3 * y.abs().max(1.0), "n {n} k {k}: {x} vs {y}");
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod binary;
 pub mod conv;
+pub mod conv_pool;
 pub mod fastmath;
 pub mod gemm;
 pub mod parallel;

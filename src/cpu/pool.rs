@@ -21,7 +21,7 @@ pub struct PoolGeometry {
 
 impl PoolGeometry {
     /// The window of output pixel (oy, ox), clipped to the input: (y0, y1, x0, x1).
-    fn window(&self, oy: usize, ox: usize) -> (usize, usize, usize, usize) {
+    pub(crate) fn window(&self, oy: usize, ox: usize) -> (usize, usize, usize, usize) {
         let y = (oy * self.stride_h) as isize - self.pad_top as isize;
         let x = (ox * self.stride_w) as isize - self.pad_left as isize;
         let y0 = y.max(0) as usize;

@@ -3,9 +3,11 @@
 //! convolutions are 2-D ones with height 1 (the layers reshape). Gradients: input, kernel, bias.
 
 use super::dense::{activation_backward, bias_activation, bias_grad, DenseActivation};
+use super::pool::{pool2d, pool_geometry, PoolKind};
 use super::{record, record_gpu};
 use crate::cpu::activation::Activation;
 use crate::cpu::conv::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, ConvGeometry};
+use crate::cpu::conv_pool::conv2d_max_pool as conv2d_max_pool_values;
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{conv2d_pass, ConvPass};
 use crate::tensor::shape::fmt_shape;
@@ -230,6 +232,29 @@ pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpe
         return run_gpu(op, x, kernel, bias, activation, geo, shape, GPU_CONV);
     }
     run(op, x, kernel, bias, activation, geo, shape, CONV)
+}
+
+/// `max_pool(activation(conv2d(x, kernel) + bias))`, pooled with `pool` windows every
+/// `strides`: for inference, one pass over the input (`cpu::conv_pool`) that never stores the
+/// convolution's output. When a gradient is wanted (grad mode on and an input requires grad),
+/// the convolution is grouped, or the operands are on the GPU, it runs `conv2d` then `pool2d`.
+///
+/// # Errors
+/// As `conv2d`, and as `pool2d` for the pooling of the convolution's output.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec, activation: Activation, pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Tensor> {
+    let geo = geometry("conv2d", x.shape(), kernel.shape(), spec)?;
+    check_bias("conv2d", bias, geo.out_c)?;
+    let pool_geo = pool_geometry("max_pool", &[geo.batch, geo.out_h, geo.out_w, geo.out_c], pool, strides, padding)?;
+    let needs_grad = crate::autograd::is_grad_enabled() && (x.requires_grad() || kernel.requires_grad() || bias.is_some_and(Tensor::requires_grad));
+    // The GPU runs its own kernels for the two ops (the fused pass is a CPU kernel).
+    if needs_grad || geo.groups != 1 || super::on_gpu(&with_bias(x, kernel, bias)) {
+        let y = conv2d(x, kernel, bias, spec, DenseActivation::Elementwise(activation))?;
+        return pool2d(&y, PoolKind::Max, pool, strides, padding);
+    }
+    let bias_values = bias.map(Tensor::to_vec);
+    let values = conv2d_max_pool_values(&geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), bias_values.as_deref(), activation, &pool_geo);
+    Tensor::from_vec(values, &[geo.batch, pool_geo.out_h, pool_geo.out_w, geo.out_c])
 }
 
 /// Keras's output length of a transposed convolution along one axis.

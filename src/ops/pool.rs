@@ -15,24 +15,21 @@ pub enum PoolKind {
     Average,
 }
 
-/// Pool NHWC `x` with `pool` windows every `strides`; "same" pads after first, like Keras.
+/// The windows of pooling an NHWC input of shape `x` (checked: 4-D, windows that fit).
 ///
 /// # Errors
-/// `Shape` for a non-4-D input or a 'valid' window larger than the input; `Value` for zero
-/// sizes or strides.
-pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Tensor> {
-    let op = if kind == PoolKind::Max { "max_pool" } else { "average_pool" };
-    if x.ndim() != 4 {
-        return Err(Error::shape(op, "a 4-D input (batch, height, width, channels)", fmt_shape(x.shape())));
+/// As `pool2d`.
+pub fn pool_geometry(op: &str, x: &[usize], pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<PoolGeometry> {
+    if x.len() != 4 {
+        return Err(Error::shape(op, "a 4-D input (batch, height, width, channels)", fmt_shape(x)));
     }
-    let s = x.shape();
-    let (out_h, pad_top) = axis_geometry(op, s[1], pool[0], strides[0], 1, padding)?;
-    let (out_w, pad_left) = axis_geometry(op, s[2], pool[1], strides[1], 1, padding)?;
-    let geo = PoolGeometry {
-        batch: s[0],
-        in_h: s[1],
-        in_w: s[2],
-        channels: s[3],
+    let (out_h, pad_top) = axis_geometry(op, x[1], pool[0], strides[0], 1, padding)?;
+    let (out_w, pad_left) = axis_geometry(op, x[2], pool[1], strides[1], 1, padding)?;
+    Ok(PoolGeometry {
+        batch: x[0],
+        in_h: x[1],
+        in_w: x[2],
+        channels: x[3],
         pool_h: pool[0],
         pool_w: pool[1],
         stride_h: strides[0],
@@ -41,7 +38,19 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2],
         pad_left,
         out_h,
         out_w,
-    };
+    })
+}
+
+/// Pool NHWC `x` with `pool` windows every `strides`; "same" pads after first, like Keras.
+///
+/// # Errors
+/// `Shape` for a non-4-D input or a 'valid' window larger than the input; `Value` for zero
+/// sizes or strides.
+pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Tensor> {
+    let op = if kind == PoolKind::Max { "max_pool" } else { "average_pool" };
+    let geo = pool_geometry(op, x.shape(), pool, strides, padding)?;
+    let s = x.shape();
+    let (out_h, out_w) = (geo.out_h, geo.out_w);
     let shape = [s[0], out_h, out_w, s[3]];
     let in_shape = s.to_vec();
     if x.device() == Device::Gpu {

@@ -321,3 +321,18 @@ def test_conv2d_mixed_devices_raise():
     x = fn.tensor(uniform((1, 5, 5, 3), 55)).to("gpu")
     with pytest.raises(fn.errors.DeviceError, match="conv2d: expected all operands on gpu"):
         fn.ops.conv(x, fn.tensor(uniform((3, 3, 3, 2), 56)))
+
+
+def test_conv_then_max_pool_predicts_like_the_cpu():
+    """predict() fuses Conv2D -> MaxPooling2D into one CPU pass; on the GPU the two ops run."""
+    require_gpu()
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 17, 13, 2)).astype(np.float32)
+    out = {}
+    for device in ("cpu", "gpu"):
+        fn.utils.set_random_seed(11)
+        m = fn.Sequential([fn.Input((17, 13, 2)), fn.layers.Conv2D(5, 3, activation="relu"), fn.layers.MaxPooling2D(), fn.layers.Flatten(), fn.layers.Dense(3)], device=device)
+        before = fn.config.cpu_fallbacks()
+        out[device] = m.predict(x, verbose=0)
+        assert fn.config.cpu_fallbacks() == before
+    np.testing.assert_allclose(out["gpu"], out["cpu"], rtol=5e-3, atol=1e-5)

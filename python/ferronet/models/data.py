@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from ferronet import _core
+
 
 def as_samples(x, what, name="x"):
     """`x` as a float32 C-contiguous array with a batch axis, finite values, at least one sample."""
@@ -20,8 +22,9 @@ def as_samples(x, what, name="x"):
         raise ValueError(f"{what}: expected {name} with a batch axis, got a scalar")
     if arr.shape[0] == 0:
         raise ValueError(f"{what}: expected at least one sample in {name}, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        bad = int(np.argwhere(~np.isfinite(arr))[0][0])
+    bad = _core.first_nonfinite(arr)
+    if bad is not None:
+        bad //= max(arr[0].size, 1)
         raise ValueError(f"{what}: {name} contains NaN or infinite values (first in sample {bad})")
     return arr
 
@@ -38,7 +41,9 @@ def check_input_shape(model, x, what):
     expected = model._input_shape
     if expected is None:
         return
-    got = tuple(x.shape[1:])
+    got = x.shape[1:]
+    if got == expected:  # the common case, without the generator below
+        return
     if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got)):
         first = model.layers[0].name if model.layers else model.name
         raise ValueError(f"{first}: expected input of shape {(None,) + tuple(expected)}, got {x.shape}")

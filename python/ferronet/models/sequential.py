@@ -9,6 +9,20 @@ from ferronet.layers.layer import Layer
 from ferronet.models import data, summary as summary_module
 
 
+_training_module = None
+
+
+def _training():
+    """`ferronet.models.training`, imported on first use (it pulls in the callbacks) and then kept:
+    a per-call import costs about a microsecond, a visible part of `predict` on one sample."""
+    global _training_module
+    if _training_module is None:
+        from ferronet.models import training
+
+        _training_module = training
+    return _training_module
+
+
 class Sequential:
     """A linear stack of layers.
 
@@ -263,9 +277,7 @@ class Sequential:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Predictions as a NumPy array (batches of 32 by default, inference mode)."""
-        from ferronet.models.training import predict
-
-        return predict(self, x, batch_size, verbose)
+        return _training().predict(self, x, batch_size, verbose)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         from ferronet.models.training import on_batch

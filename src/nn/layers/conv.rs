@@ -6,7 +6,7 @@ use super::{rename, ForwardContext, Layer};
 use crate::error::{Error, Result};
 use super::weights::Weights;
 use crate::nn::regularizer::Regularizer;
-use crate::ops::conv::{conv2d, conv2d_transpose, ConvSpec};
+use crate::ops::conv::{conv2d, conv2d_max_pool, conv2d_transpose, ConvSpec};
 use crate::ops::{self, DenseActivation};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
@@ -111,9 +111,32 @@ impl Conv {
     }
 }
 
+impl Conv {
+    /// This convolution and then `pool` in one op, for inference (`run_chain` calls it only
+    /// with no gradient wanted). `None` when the pair does not fuse: a 2-D channels-last
+    /// convolution (not depthwise, transposed or grouped) with an elementwise activation and no
+    /// activity regularizer, then a 2-D channels-last max pooling. Errors name the layer whose
+    /// input is wrong, as the unfused layers' do.
+    pub(crate) fn forward_max_pooled(&self, x: &Tensor, pool: &super::Pool) -> Result<Option<Tensor>> {
+        let DenseActivation::Elementwise(activation) = self.activation else { return Ok(None) };
+        if self.kind != ConvKind::Conv || self.rank != 2 || self.channels_first || self.spec.groups != 1 || self.activity_regularizer.is_some() || !pool.is_plain_max_pool_2d() {
+            return Ok(None);
+        }
+        check_input(&self.name, x, self.rank, self.channels_first, Some(self.in_channels()))?;
+        let geo = crate::ops::conv::geometry(&self.name, x.shape(), self.kernel.shape(), &self.spec)?;
+        crate::ops::pool::pool_geometry(&pool.name, &[geo.batch, geo.out_h, geo.out_w, geo.out_c], pool.pool, pool.strides, pool.padding)?;
+        let y = conv2d_max_pool(x, &self.kernel, self.bias.as_ref(), &self.spec, activation, pool.pool, pool.strides, pool.padding).map_err(|e| rename(e, &self.name))?;
+        Ok(Some(y))
+    }
+}
+
 impl Layer for Conv {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn as_conv(&self) -> Option<&Conv> {
+        Some(self)
     }
 
     fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {

@@ -106,6 +106,30 @@ pub trait Layer: Send + Sync {
     fn generators(&self) -> Vec<&parking_lot::Mutex<Rng>> {
         Vec::new()
     }
+
+    /// The layer as a convolution, for the inference fusion of a convolution with the max
+    /// pooling after it (`run_chain`).
+    fn as_conv(&self) -> Option<&Conv> {
+        None
+    }
+
+    /// The layer as a pooling layer (see `as_conv`).
+    fn as_pool(&self) -> Option<&Pool> {
+        None
+    }
+}
+
+/// `layers[0]` then `layers[1]` as one fused op when that is exact and no gradient is wanted
+/// (inference): a convolution followed by max pooling runs as `ops::conv::conv2d_max_pool`,
+/// which never stores the convolution's output. `None` when the pair does not fuse.
+fn fused_pair(layers: &[std::sync::Arc<dyn Layer>], x: &Tensor, ctx: &ForwardContext<'_>) -> Result<Option<Tensor>> {
+    if ctx.training || crate::autograd::is_grad_enabled() || layers.len() < 2 {
+        return Ok(None);
+    }
+    match (layers[0].as_conv(), layers[1].as_pool()) {
+        (Some(conv), Some(pool)) => conv.forward_max_pooled(x, pool),
+        _ => Ok(None),
+    }
 }
 
 /// Run `layers` in order from `x`, handing each the mask the previous one computed; returns
@@ -113,11 +137,19 @@ pub trait Layer: Send + Sync {
 pub fn run_chain(layers: &[std::sync::Arc<dyn Layer>], x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<(Tensor, Option<Tensor>)> {
     let mut h = x.clone();
     let mut mask = ctx.mask.take();
-    for layer in layers {
+    let mut i = 0;
+    while i < layers.len() {
         ctx.mask = mask;
+        if let Some(y) = fused_pair(&layers[i..], &h, ctx)? {
+            // Neither a convolution nor a pooling layer passes a mask on.
+            (h, mask, i) = (y, None, i + 2);
+            continue;
+        }
+        let layer = &layers[i];
         let y = layer.forward(&h, ctx)?;
         mask = layer.compute_mask(&h, ctx.mask.as_ref())?;
         h = y;
+        i += 1;
     }
     ctx.mask = None;
     Ok((h, mask))

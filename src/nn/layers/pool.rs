@@ -21,9 +21,21 @@ pub struct Pool {
     pub keepdims: bool,
 }
 
+impl Pool {
+    /// Whether this is a 2-D, channels-last max pooling over windows (what
+    /// `Conv::forward_max_pooled` fuses).
+    pub(crate) fn is_plain_max_pool_2d(&self) -> bool {
+        self.kind == PoolKind::Max && self.rank == 2 && !self.global && !self.channels_first
+    }
+}
+
 impl Layer for Pool {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn as_pool(&self) -> Option<&Pool> {
+        Some(self)
     }
 
     fn forward(&self, x: &Tensor, _ctx: &mut ForwardContext<'_>) -> Result<Tensor> {

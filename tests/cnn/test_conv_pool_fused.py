@@ -1,0 +1,103 @@
+"""Conv2D followed by MaxPooling2D runs as one fused op in inference (`predict`, or a call under
+`no_grad`): a direct convolution whose output is pooled before it is stored. These tests check
+that path against the float64 NumPy reference (conv, bias, activation, then max pooling) on odd
+sizes, batch 1, channel counts that leave partial blocks of 16 output channels, strides,
+dilation and both paddings; that it agrees with the unfused, recorded path; and that it keeps
+NaN as max pooling does."""
+
+import numpy as np
+import pytest
+
+import ferronet as fn
+from ferronet import layers as L
+
+from ..helpers import BALANCED, assert_close, rng
+from . import reference as ref
+from .common import randomize_weights, seeded_input
+
+# (input shape without batch, conv kwargs, pool kwargs)
+CASES = [
+    ((9, 11, 1), dict(filters=5, kernel_size=3), dict()),
+    ((10, 10, 1), dict(filters=32, kernel_size=3), dict()),
+    ((13, 13, 32), dict(filters=64, kernel_size=3), dict()),
+    ((12, 9, 3), dict(filters=21, kernel_size=(2, 3), strides=(2, 1)), dict(pool_size=(2, 3), strides=1)),
+    ((11, 12, 5), dict(filters=33, kernel_size=3, padding="same"), dict(pool_size=3, strides=2, padding="same")),
+    ((15, 14, 4), dict(filters=16, kernel_size=3, dilation_rate=2), dict(pool_size=2, padding="same")),
+    ((8, 7, 2), dict(filters=7, kernel_size=5, padding="same", strides=2), dict(pool_size=1)),
+    ((6, 6, 3), dict(filters=17, kernel_size=1, use_bias=False), dict(pool_size=(3, 2), strides=(1, 2))),
+]
+ACTIVATIONS = ["relu", None, "tanh", "gelu", "leaky_relu", "hard_sigmoid"]
+
+
+def _model(shape, conv, pool, activation, seed=1):
+    model = fn.Sequential([fn.Input(shape), L.Conv2D(activation=activation, **conv), L.MaxPooling2D(**pool)])
+    randomize_weights(model.layers[0], seed=seed)
+    return model
+
+
+def _expected(x, model, conv, pool, activation):
+    weights = [w.astype(np.float64) for w in model.layers[0].get_weights()]
+    y = ref.conv(x.astype(np.float64), weights[0], weights[1] if len(weights) > 1 else None, strides=conv.get("strides", 1),
+                 padding=conv.get("padding", "valid"), dilation=conv.get("dilation_rate", 1), activation=activation)
+    return ref.pool(y, pool.get("pool_size", 2), pool.get("strides"), pool.get("padding", "valid"))
+
+
+@pytest.mark.parametrize("shape, conv, pool", CASES)
+@pytest.mark.parametrize("batch", [1, 3])
+def test_conv_pool_predict_matches_reference(shape, conv, pool, batch):
+    for i, activation in enumerate(ACTIVATIONS):
+        model = _model(shape, conv, pool, activation, seed=i + 1)
+        x = seeded_input((batch,) + shape, seed=i)
+        expected = _expected(x, model, conv, pool, activation)
+        assert_close(model.predict(x, verbose=0), expected, BALANCED, what=f"predict {conv} {pool} {activation}")
+
+
+@pytest.mark.parametrize("shape, conv, pool", CASES[:5])
+def test_conv_pool_fused_agrees_with_the_recorded_path(shape, conv, pool):
+    model = _model(shape, conv, pool, "relu")
+    x = seeded_input((2,) + shape, seed=7)
+    recorded = model(x)  # grad mode on, weights trainable: conv2d then max_pool, recorded
+    assert recorded.requires_grad
+    with fn.no_grad():
+        fused = model(x)
+    assert not fused.requires_grad
+    assert_close(fused.numpy(), recorded.numpy(), BALANCED, what="no_grad vs recorded")
+
+
+def test_conv_pool_fused_at_the_convnet_shapes_one_image():
+    # W6's first two blocks on one image, several thread-count-independent parts per layer.
+    model = fn.Sequential([fn.Input((28, 28, 1)), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(),
+                           L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D()])
+    for layer in model.layers[::2]:
+        randomize_weights(layer, seed=3)
+    x = seeded_input((1, 28, 28, 1), seed=5, low=0.0)
+    w1, b1 = [w.astype(np.float64) for w in model.layers[0].get_weights()]
+    w2, b2 = [w.astype(np.float64) for w in model.layers[2].get_weights()]
+    y = ref.pool(ref.conv(x.astype(np.float64), w1, b1, activation="relu"), 2)
+    y = ref.pool(ref.conv(y, w2, b2, activation="relu"), 2)
+    assert_close(model.predict(x, verbose=0), y, BALANCED, what="convnet blocks")
+
+
+def test_conv_pool_fused_propagates_nan():
+    model = _model((6, 6, 2), dict(filters=3, kernel_size=3), dict(), "relu")
+    x = rng(0).uniform(-1, 1, size=(1, 6, 6, 2)).astype(np.float32)
+    x[0, 0, 0, 1] = np.nan  # reaches conv outputs (0, 0) only: the first pooled pixel
+    with fn.no_grad():
+        y = model(x).numpy()
+    assert np.isnan(y[0, 0, 0]).all() and not np.isnan(y[0, 1:, :]).any() and not np.isnan(y[0, :, 1:]).any()
+
+
+def test_conv_pool_not_fused_when_not_fusable():
+    # Conv2D with softmax over channels, then pooling: not elementwise, so run as two layers.
+    model = _model((7, 7, 2), dict(filters=4, kernel_size=3), dict(), "softmax")
+    x = seeded_input((2, 7, 7, 2), seed=2)
+    expected = _expected(x, model, dict(), dict(), "softmax")
+    assert_close(model.predict(x, verbose=0), expected, BALANCED, what="softmax conv then pool")
+
+
+def test_conv_pool_fused_errors_name_the_layer():
+    model = fn.Sequential([L.Conv2D(4, 3, name="conv_a"), L.MaxPooling2D(4, name="pool_b")])
+    with pytest.raises(ValueError, match="pool_b"):
+        model.predict(np.zeros((1, 5, 5, 1), np.float32), verbose=0)  # 3x3 output, 4x4 window
+    with pytest.raises(ValueError, match="conv_a"):
+        model.predict(np.zeros((1, 2, 5, 1), np.float32), verbose=0)  # smaller than the kernel
