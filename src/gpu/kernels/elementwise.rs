@@ -62,7 +62,7 @@ pub fn elementwise(op: &str, key: &str, expr: &str, inputs: &[&Tensor], out_shap
         let loads: String = (0..arity)
             .map(|k| if flat { format!("let x{k} = x{k}_buf[i + p[{}]];\n    ", 2 + k) } else { format!("let x{k} = x{k}_buf[u32(offs[{k}])];\n    ") })
             .collect();
-        include_str!("../shaders/elementwise.wgsl")
+        concat!(include_str!("../shaders/math.wgsl"), include_str!("../shaders/elementwise.wgsl"))
             .replace("{{INPUTS}}", &decl)
             .replace("{{INDEX}}", &index)
             .replace("{{LOADS}}", &loads)

@@ -175,7 +175,7 @@ fn source(entry: &str, act: Activation, rec: Activation) -> Option<String> {
     let common = parts.next()?;
     let section = parts.find(|s| s.lines().next().map(str::trim) == Some(entry))?;
     Some(
-        format!("{common}\n// {section}")
+        format!("{}\n{common}\n// {section}", include_str!("../shaders/math.wgsl"))
             .replace("{{ACT}}", &activation::forward(act, "x").0)
             .replace("{{ACT_D}}", &activation::derivative(act, "x", "y").0)
             .replace("{{REC}}", &activation::forward(rec, "x").0)

@@ -77,27 +77,7 @@ fn dstate_index(b: u32, s: u32, col: u32, sw: u32) -> u32 {
     return (b * p[1] + s) * sw + col;
 }
 
-// Numerically careful helpers (the formulas of elementwise.wgsl and the CPU's).
-fn sigm(x: f32) -> f32 {
-    if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-    let e = exp(x);
-    return e / (1.0 + e);
-}
-fn expm1_(x: f32) -> f32 {
-    if (abs(x) < 1e-3) { return x + 0.5 * x * x + x * x * x / 6.0; }
-    return exp(x) - 1.0;
-}
-fn log1p_(x: f32) -> f32 {
-    let u = 1.0 + x;
-    if (u == 1.0) { return x; }
-    return log(u) * x / (u - 1.0);
-}
-fn tanh_(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
-fn erf_(x: f32) -> f32 {
-    let t = 1.0 / (1.0 + 0.3275911 * abs(x));
-    let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
-    return select(y, -y, x < 0.0);
-}
+// sigm, tanh_, expm1_, log1p_, erf_: math.wgsl, prepended to this source.
 
 // The cell's activation and recurrent activation (spliced in from gpu::activation), with their
 // derivatives from the input x and the output y.
