@@ -11,8 +11,7 @@ use crate::cpu::conv_pool::conv2d_max_pool as conv2d_max_pool_values;
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{conv2d_pass, ConvPass};
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::{Layout, Storage, Tensor};
-use std::sync::Arc;
+use crate::tensor::Tensor;
 
 /// How the input is padded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,11 +126,6 @@ struct GpuPasses {
 const GPU_CONV: GpuPasses = GpuPasses { forward: ConvPass::Forward, input_grad: ConvPass::BackwardInput, kernel_grad_swapped: false };
 const GPU_TRANSPOSED: GpuPasses = GpuPasses { forward: ConvPass::BackwardInput, input_grad: ConvPass::Forward, kernel_grad_swapped: true };
 
-/// A GPU buffer as a row-major tensor of `shape` (no graph node: backward results).
-fn gpu_tensor(buffer: crate::gpu::GpuBuffer, shape: &[usize]) -> Tensor {
-    Tensor::from_storage(Layout::contiguous(shape), Arc::new(Storage::Gpu(buffer)))
-}
-
 /// The GPU path of `run`: the convolution kernel (recorded with its input and kernel gradients
 /// as GPU kernels), then the bias and the activation as GPU ops with their own backward.
 #[allow(clippy::too_many_arguments)]
@@ -141,10 +135,10 @@ fn run_gpu(op: &'static str, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>,
     let z = record_gpu(op, buffer, &shape, &[x, kernel], move |_| {
         let (x, kernel) = (x.detach(), kernel.detach());
         move |g: &Tensor| {
-            let dx = if x_needs { Some(gpu_tensor(conv2d_pass(op, passes.input_grad, &geo, g, &kernel)?, x.shape())) } else { None };
+            let dx = if x_needs { Some(Tensor::from_gpu(conv2d_pass(op, passes.input_grad, &geo, g, &kernel)?, x.shape())) } else { None };
             let dk = if kernel_needs {
                 let (a, b) = if passes.kernel_grad_swapped { (g, &x) } else { (&x, g) };
-                Some(gpu_tensor(conv2d_pass(op, ConvPass::BackwardKernel, &geo, a, b)?, kernel.shape()))
+                Some(Tensor::from_gpu(conv2d_pass(op, ConvPass::BackwardKernel, &geo, a, b)?, kernel.shape()))
             } else {
                 None
             };

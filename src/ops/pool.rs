@@ -6,8 +6,7 @@ use crate::cpu::pool::{avg_pool, avg_pool_backward, max_pool, max_pool_backward,
 use crate::error::{Error, Result};
 use crate::gpu::kernels;
 use crate::tensor::shape::fmt_shape;
-use crate::tensor::{Device, Layout, Storage, Tensor};
-use std::sync::Arc;
+use crate::tensor::{Device, Tensor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolKind {
@@ -77,11 +76,6 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2],
     }
 }
 
-/// A GPU buffer as a row-major tensor of `shape` (no graph node).
-fn gpu_tensor(buffer: crate::gpu::GpuBuffer, shape: &[usize]) -> Tensor {
-    Tensor::from_storage(Layout::contiguous(shape), Arc::new(Storage::Gpu(buffer)))
-}
-
 /// Pooling on the GPU (`shaders/pool.wgsl`), recorded with its GPU backward.
 fn pool2d_gpu(op: &'static str, x: &Tensor, kind: PoolKind, geo: PoolGeometry, shape: &[usize]) -> Result<Tensor> {
     let in_shape = x.shape().to_vec();
@@ -89,7 +83,7 @@ fn pool2d_gpu(op: &'static str, x: &Tensor, kind: PoolKind, geo: PoolGeometry, s
         PoolKind::Max => max_pool_gpu(op, x, geo, shape),
         PoolKind::Average => {
             let values = kernels::average_pool(op, x, &geo)?;
-            Ok(record_gpu(op, values, shape, &[x], move |_| move |g: &Tensor| Ok(vec![Some(gpu_tensor(kernels::average_pool_backward(op, g, &geo)?, &in_shape))])))
+            Ok(record_gpu(op, values, shape, &[x], move |_| move |g: &Tensor| Ok(vec![Some(Tensor::from_gpu(kernels::average_pool_backward(op, g, &geo)?, &in_shape))])))
         }
     }
 }
@@ -99,8 +93,8 @@ fn pool2d_gpu(op: &'static str, x: &Tensor, kind: PoolKind, geo: PoolGeometry, s
 fn max_pool_gpu(op: &'static str, x: &Tensor, geo: PoolGeometry, shape: &[usize]) -> Result<Tensor> {
     let in_shape = x.shape().to_vec();
     let (values, argmax) = kernels::max_pool(op, x, &geo)?;
-    let argmax = gpu_tensor(argmax, &[geo.out_len()]);
+    let argmax = Tensor::from_gpu(argmax, &[geo.out_len()]);
     Ok(record_gpu(op, values, shape, &[x], move |_| {
-        move |g: &Tensor| Ok(vec![Some(gpu_tensor(kernels::max_pool_backward(op, &argmax, g, &geo)?, &in_shape))])
+        move |g: &Tensor| Ok(vec![Some(Tensor::from_gpu(kernels::max_pool_backward(op, &argmax, g, &geo)?, &in_shape))])
     }))
 }

@@ -7,8 +7,7 @@ use crate::cpu::conv::ConvGeometry;
 use crate::error::{Error, Result};
 use crate::gpu::buffer::GpuBuffer;
 use crate::gpu::context::gpu;
-use crate::tensor::{Layout, Storage, Tensor};
-use std::sync::Arc;
+use crate::tensor::Tensor;
 
 /// Output tiles of the implicit GEMM (rows, columns, rows and columns per thread, K step), for
 /// outputs up to `TILES[i].0` columns wide: narrow outputs (depthwise, small groups) take tall
@@ -142,6 +141,6 @@ pub fn conv2d_pass(op: &str, pass: ConvPass, geo: &ConvGeometry, a: &Tensor, b: 
         return Ok(out);
     }
     // Partial sums are laid out [element][split]: one row per kernel element.
-    let partial = Tensor::from_storage(Layout::contiguous(&[len, splits]), Arc::new(Storage::Gpu(out)));
+    let partial = Tensor::from_gpu(out, &[len, splits]);
     reduce_rows(op, &partial, len, splits, RowReduce::Sum)
 }

@@ -133,5 +133,5 @@ pub fn contiguous_from_start(op: &str, t: &Tensor) -> Result<Tensor> {
 
 fn copy_gpu(op: &str, t: &Tensor) -> Result<Tensor> {
     let buf = elementwise(op, "copy", "x0", &[t], t.shape(), [0.0; 4])?;
-    Ok(Tensor::from_storage(crate::tensor::Layout::contiguous(t.shape()), Arc::new(Storage::Gpu(buf))))
+    Ok(Tensor::from_gpu(buf, t.shape()))
 }
