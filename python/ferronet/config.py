@@ -28,7 +28,7 @@ from ferronet.errors import DeviceError
 
 __all__ = [
     "list_devices", "gpu_info", "set_device", "get_device", "device", "cpu_fallbacks", "memory_stats", "empty_cache",
-    "synchronize",
+    "synchronize", "set_matmul_precision", "get_matmul_precision",
 ]
 
 _local = threading.local()  # the `device()` context stack, per thread
@@ -49,9 +49,14 @@ def canonical(name):
 
 
 def gpu_info():
-    """The GPU adapter (name, backend, device_type, driver, max_binding_bytes) as a dict, or None.
+    """The GPU adapter as a dict, or None: ``name``, ``backend``, ``device_type``, ``driver``,
+    ``max_binding_bytes`` (the largest tensor one kernel can address), ``features`` (the optional
+    shader features in use: ``"shader-f16"``, ``"subgroups"``) and ``subgroup_sizes``.
 
-    The first call probes for the adapter (a fraction of a second); later calls are free.
+    The first call probes for the adapter (a fraction of a second); later calls are free. The
+    environment variable ``FERRONET_GPU_FEATURES`` (read at that probe) limits the features:
+    ``"none"``, or a list such as ``"subgroups"``; the default ``"auto"`` uses every one the adapter
+    offers. Each feature's kernels have a portable twin, used where it is off.
     """
     ok, info = _core.gpu_probe()
     return info if ok else None
@@ -155,3 +160,28 @@ def empty_cache():
 def synchronize():
     """Wait for all recorded GPU work (for timing)."""
     _core.gpu_synchronize()
+
+
+_PRECISIONS = ("highest", "high", "medium")
+_matmul_precision = "highest"
+
+
+def set_matmul_precision(precision):
+    """How precisely GPU matrix products are computed, as PyTorch's ``set_float32_matmul_precision``.
+
+    ``"highest"`` (the default) and ``"high"``: float32 throughout. ``"medium"``: on an adapter with
+    ``shader-f16`` (see ``gpu_info()["features"]``), the GEMMs behind ``matmul``, ``Dense`` and the
+    recurrent layers round their operands to float16 (about three decimal digits; values beyond
+    +-65504 do not fit) while products and sums stay float32. Convolutions and the CPU are
+    unaffected. Applies to products recorded after the call.
+    """
+    global _matmul_precision
+    if precision not in _PRECISIONS:
+        raise ValueError(f"set_matmul_precision: expected one of {_PRECISIONS}, got {precision!r}")
+    _core.set_reduced_matmul_precision(precision == "medium")
+    _matmul_precision = precision
+
+
+def get_matmul_precision():
+    """The setting of ``set_matmul_precision``: ``"highest"``, ``"high"`` or ``"medium"``."""
+    return _matmul_precision

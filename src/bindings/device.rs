@@ -5,8 +5,8 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-/// `(True, info)` with the adapter's name, backend, type, driver and binding limit, or
-/// `(False, reason)`.
+/// `(True, info)` with the adapter's name, backend, type, driver, binding limit, the optional
+/// shader features in use and its subgroup sizes, or `(False, reason)`.
 #[pyfunction]
 fn gpu_probe(py: Python<'_>) -> PyResult<(bool, Py<PyAny>)> {
     match py.detach(crate::gpu::probe) {
@@ -18,6 +18,15 @@ fn gpu_probe(py: Python<'_>) -> PyResult<(bool, Py<PyAny>)> {
             d.set_item("device_type", &s.device_type)?;
             d.set_item("driver", &s.driver)?;
             d.set_item("max_binding_bytes", s.max_binding_bytes)?;
+            let mut features = Vec::new();
+            if s.features.f16 {
+                features.push("shader-f16");
+            }
+            if s.features.subgroups {
+                features.push("subgroups");
+            }
+            d.set_item("features", features)?;
+            d.set_item("subgroup_sizes", s.subgroup_sizes)?;
             Ok((true, d.into_any().unbind()))
         }
         Err(why) => Ok((false, why.into_pyobject(py)?.into_any().unbind())),
@@ -59,6 +68,24 @@ fn cpu_fallbacks() -> Vec<(&'static str, u64)> {
     crate::ops::cpu_fallbacks()
 }
 
+/// Let GEMMs on the GPU round their operands to f16 (products and sums stay f32) where the
+/// adapter has `shader-f16`: `config.set_matmul_precision("medium")`.
+#[pyfunction]
+fn set_reduced_matmul_precision(reduced: bool) {
+    crate::gpu::set_reduced_matmul_precision(reduced);
+}
+
+#[pyfunction]
+fn reduced_matmul_precision() -> bool {
+    crate::gpu::reduced_matmul_precision()
+}
+
+/// Tests: record only the portable kernel variants (`True`), or the feature variants again.
+#[pyfunction]
+fn gpu_portable_kernels(portable: bool) {
+    crate::gpu::kernels::use_portable_kernels(portable);
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu_probe, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_memory_stats, m)?)?;
@@ -66,5 +93,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu_empty_cache, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_synchronize, m)?)?;
     m.add_function(wrap_pyfunction!(cpu_fallbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(set_reduced_matmul_precision, m)?)?;
+    m.add_function(wrap_pyfunction!(reduced_matmul_precision, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_portable_kernels, m)?)?;
     Ok(())
 }

@@ -18,6 +18,54 @@ pub struct AdapterSummary {
     pub driver: String,
     /// Largest storage-buffer binding, in bytes: the largest tensor one kernel can address.
     pub max_binding_bytes: u64,
+    /// The optional shader features in use (offered by the adapter and not turned off by
+    /// `FERRONET_GPU_FEATURES`).
+    pub features: ShaderFeatures,
+    /// The adapter's subgroup sizes (smallest, largest); (0, 0) when it reports none.
+    pub subgroup_sizes: (u32, u32),
+}
+
+/// Optional WGSL features the kernels have variants for. Every kernel also has a portable f32
+/// path, used where the adapter lacks a feature or the user turned it off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShaderFeatures {
+    /// `shader-f16`: the GEMM keeps its tiles in f16 when the user allows reduced matmul
+    /// precision (`config.set_matmul_precision("medium")`).
+    pub f16: bool,
+    /// `subgroups`: row and workgroup reductions combine within a subgroup without barriers.
+    pub subgroups: bool,
+}
+
+impl ShaderFeatures {
+    /// The features of `offered` that `FERRONET_GPU_FEATURES` allows: unset or "auto" allows
+    /// both, "none" (or "") neither, else a comma-separated list of "f16" and "subgroups".
+    fn allowed(offered: wgpu::Features, setting: Option<&str>) -> std::result::Result<Self, String> {
+        let (mut f16, mut subgroups) = (true, true);
+        if let Some(setting) = setting.map(str::trim).filter(|s| !s.eq_ignore_ascii_case("auto")) {
+            f16 = false;
+            subgroups = false;
+            for name in setting.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match name.to_ascii_lowercase().as_str() {
+                    "none" => {}
+                    "f16" | "shader-f16" => f16 = true,
+                    "subgroups" | "subgroup" => subgroups = true,
+                    other => return Err(format!("FERRONET_GPU_FEATURES: expected \"auto\", \"none\" or a list of \"f16\" and \"subgroups\", got {other:?}")),
+                }
+            }
+        }
+        Ok(ShaderFeatures { f16: f16 && offered.contains(wgpu::Features::SHADER_F16), subgroups: subgroups && offered.contains(wgpu::Features::SUBGROUP) })
+    }
+
+    fn wgpu(self) -> wgpu::Features {
+        let mut f = wgpu::Features::empty();
+        if self.f16 {
+            f |= wgpu::Features::SHADER_F16;
+        }
+        if self.subgroups {
+            f |= wgpu::Features::SUBGROUP;
+        }
+        f
+    }
 }
 
 /// Adapter, device, queue and the state every kernel shares.
@@ -57,9 +105,10 @@ fn open() -> std::result::Result<Arc<Gpu>, String> {
     let info = adapter.get_info();
     // The adapter's own limits, not WebGPU's defaults: big tensors need big storage bindings.
     let limits = adapter.limits();
+    let features = ShaderFeatures::allowed(adapter.features(), std::env::var("FERRONET_GPU_FEATURES").ok().as_deref())?;
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("ferronet"),
-        required_features: wgpu::Features::empty(),
+        required_features: features.wgpu(),
         required_limits: limits.clone(),
         experimental_features: wgpu::ExperimentalFeatures::disabled(),
         memory_hints: wgpu::MemoryHints::Performance,
@@ -78,6 +127,8 @@ fn open() -> std::result::Result<Arc<Gpu>, String> {
         device_type: format!("{:?}", info.device_type),
         driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
         max_binding_bytes,
+        features,
+        subgroup_sizes: (info.subgroup_min_size, info.subgroup_max_size),
     };
     Ok(Arc::new(Gpu {
         device,
@@ -122,6 +173,11 @@ impl Gpu {
         }
     }
 
+    /// The optional shader features the kernels may use.
+    pub(crate) fn features(&self) -> ShaderFeatures {
+        self.summary.features
+    }
+
     /// Bytes one storage binding may cover (the adapter's limit).
     pub fn max_binding_bytes(&self) -> u64 {
         self.summary.max_binding_bytes
@@ -130,5 +186,26 @@ impl Gpu {
     /// Most workgroups per dispatch dimension.
     pub(crate) fn max_groups(&self) -> u32 {
         self.limits.max_compute_workgroups_per_dimension
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ShaderFeatures;
+    use wgpu::Features as F;
+
+    #[test]
+    fn feature_setting_intersects_what_the_adapter_offers() {
+        let both = F::SHADER_F16 | F::SUBGROUP;
+        let on = |f16, subgroups| Ok(ShaderFeatures { f16, subgroups });
+        assert_eq!(ShaderFeatures::allowed(both, None), on(true, true));
+        assert_eq!(ShaderFeatures::allowed(both, Some("auto")), on(true, true));
+        assert_eq!(ShaderFeatures::allowed(both, Some("none")), on(false, false));
+        assert_eq!(ShaderFeatures::allowed(both, Some("")), on(false, false));
+        assert_eq!(ShaderFeatures::allowed(both, Some(" Subgroups ")), on(false, true));
+        assert_eq!(ShaderFeatures::allowed(F::SUBGROUP, Some("f16,subgroups")), on(false, true));
+        assert_eq!(ShaderFeatures::allowed(F::empty(), None), on(false, false));
+        let err = ShaderFeatures::allowed(both, Some("f16,tensor-cores")).unwrap_err();
+        assert!(err.contains("FERRONET_GPU_FEATURES") && err.contains("tensor-cores"), "{err}");
     }
 }

@@ -5,16 +5,19 @@
 //! - `recorder`: one command encoder that ops record into; submitted when values are read.
 //! - `buffer`: a tensor's GPU memory (`GpuBuffer`), uploads and read-backs.
 //! - `kernels`: pipeline cache and the kernel launches (shaders in `shaders/`).
+//! - `precision`: whether GEMMs may round their operands to f16 (a user setting).
 
 pub mod activation;
 pub mod buffer;
 pub mod context;
 pub mod kernels;
 pub(crate) mod pool;
+mod precision;
 pub(crate) mod recorder;
 
 pub use buffer::GpuBuffer;
-pub use context::{gpu, probe, probed, AdapterSummary, Gpu};
+pub use context::{gpu, probe, probed, AdapterSummary, Gpu, ShaderFeatures};
+pub use precision::{reduced_matmul_precision, set_reduced_matmul_precision};
 pub use recorder::synchronize;
 
 /// Pool figures: (bytes allocated, bytes free for reuse, allocations made), and submits so far.

@@ -78,3 +78,51 @@ fn broadcasting_binary_and_sum_match_cpu() {
     assert_close(&s, &ops::sum(&ops::mul(&a, &b).unwrap(), Some(&[0, 2]), true).unwrap(), 1e-5);
     assert_close(&ops::softmax(&ga, 0).unwrap(), &ops::softmax(&a, 0).unwrap(), 1e-5);
 }
+
+/// Row sums, means and NaN-propagating maxima (NumPy's) from both variants of the reduction
+/// kernels (subgroup operations where the adapter has them, and the portable tree), on widths that
+/// cross subgroup and workgroup sizes, with NaN and infinities in the first, a middle and the
+/// last subgroup and past the first 256 columns.
+#[test]
+fn row_reductions_of_both_variants_match_numpy_semantics() {
+    use super::kernels::{reduce_rows, use_portable_kernels, RowReduce};
+    if !gpu_or_skip() {
+        return;
+    }
+    for portable in [true, false] {
+        use_portable_kernels(portable);
+        for cols in [1usize, 3, 9, 17, 255, 256, 1025] {
+            let rows = 6;
+            let mut values = random(&[rows, cols], cols as u64).to_vec();
+            // Row 1: a NaN (in the last column); row 2: +inf; row 3: all -inf; row 4: -inf and NaN;
+            // row 5: a NaN in the middle.
+            values[cols + cols - 1] = f32::NAN;
+            values[2 * cols + cols / 2] = f32::INFINITY;
+            values[3 * cols..4 * cols].fill(f32::NEG_INFINITY);
+            values[4 * cols] = f32::NEG_INFINITY;
+            values[4 * cols + cols - 1] = f32::NAN;
+            values[5 * cols + cols / 2] = f32::NAN;
+            let x = Tensor::from_vec(values.clone(), &[rows, cols]).unwrap().to_device(Device::Gpu).unwrap();
+            for how in [RowReduce::Sum, RowReduce::Mean, RowReduce::Max] {
+                let got = Tensor::from_gpu(reduce_rows("test", &x, rows, cols, how).unwrap(), &[rows]).try_cpu_values().unwrap().into_vec();
+                for (r, g) in got.iter().enumerate() {
+                    let row = &values[r * cols..(r + 1) * cols];
+                    let want = match how {
+                        RowReduce::Sum => row.iter().map(|&v| v as f64).sum::<f64>() as f32,
+                        RowReduce::Mean => (row.iter().map(|&v| v as f64).sum::<f64>() / cols as f64) as f32,
+                        RowReduce::Max => row.iter().fold(f32::NEG_INFINITY, |m, &v| if m.is_nan() || v.is_nan() { f32::NAN } else { m.max(v) }),
+                    };
+                    let what = format!("{how:?} of row {r} of width {cols} (portable {portable})");
+                    if want.is_nan() {
+                        assert!(g.is_nan(), "{what}: {g}, expected NaN");
+                    } else if want.is_infinite() {
+                        assert_eq!(*g, want, "{what}");
+                    } else {
+                        assert!((g - want).abs() <= 1e-5 * (1.0 + want.abs()) * (cols as f32).sqrt(), "{what}: {g} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+    use_portable_kernels(false);
+}

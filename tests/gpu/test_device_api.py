@@ -51,7 +51,7 @@ def test_list_devices_and_info():
     assert fn.config.list_devices() == ["cpu:0", "gpu:0"]
     assert fn.config.list_devices("gpu") == ["gpu:0"]
     info = fn.config.gpu_info()
-    assert set(info) == {"name", "backend", "device_type", "driver", "max_binding_bytes"}
+    assert set(info) == {"name", "backend", "device_type", "driver", "max_binding_bytes", "features", "subgroup_sizes"}
     assert info["max_binding_bytes"] > 0
 
 

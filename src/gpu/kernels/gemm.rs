@@ -1,6 +1,6 @@
 //! The tiled GEMM kernels (batched, strided operands, strided output).
 
-use super::{buffer_of, launch, pipeline, raw, u32_of};
+use super::{buffer_of, launch, pipeline, raw, u32_of, variant};
 use crate::error::{Error, Result};
 use crate::gpu::buffer::GpuBuffer;
 use crate::gpu::context::gpu;
@@ -106,7 +106,9 @@ pub fn gemm_into(op: &str, m: usize, n: usize, k: usize, batches: usize, a: BufV
     } else {
         (64, "gemm", include_str!("../shaders/gemm.wgsl"))
     };
-    let pipeline = pipeline(gpu, key, || source.to_string());
+    // f16 tiles only where the adapter has shader-f16 and the user allowed reduced precision.
+    let f16 = variant::f16_tiles(gpu);
+    let pipeline = pipeline(gpu, &variant::key(key, "f16", f16), || variant::with_tiles(source, f16));
     let max = gpu.max_groups() as usize;
     if batches > max || m.div_ceil(tile) > max || n.div_ceil(tile) > max {
         return Err(Error::Device { op: op.to_string(), expected: format!("at most {max} tiles per grid axis"), got: format!("({batches}, {m}, {n})") });

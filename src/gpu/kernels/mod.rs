@@ -14,6 +14,7 @@ mod pool;
 mod reduce;
 pub mod recurrent;
 mod spatial;
+pub(crate) mod variant;
 
 pub use concat::concatenate_into;
 pub use conv::{conv2d_pass, ConvPass};
@@ -27,6 +28,7 @@ pub use norm::{batch_norm_apply, batch_norm_backward, batch_norm_stats, concat_f
 pub use pool::{average_pool, average_pool_backward, max_pool, max_pool_backward};
 pub use reduce::{argmax_rows, reduce_rows, softmax_rows, RowReduce};
 pub use spatial::zero_pad2d;
+pub use variant::use_portable_kernels;
 
 use super::buffer::GpuBuffer;
 use super::context::{gpu, Gpu};

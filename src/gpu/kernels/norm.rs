@@ -1,7 +1,7 @@
 //! Batch and layer normalisation kernels (`shaders/norm.wgsl`): statistics, the normalised output,
 //! and the backward sums and input gradient. The ops in `src/ops/norm.rs` check shapes first.
 
-use super::{buffer_of, contiguous_from_start, elementwise, fill_buffer, grid, launch, pipeline, raw, u32_of, WORKGROUP};
+use super::{buffer_of, contiguous_from_start, elementwise, fill_buffer, grid, launch, pipeline, raw, u32_of, variant, WORKGROUP};
 use crate::error::Result;
 use crate::gpu::buffer::GpuBuffer;
 use crate::gpu::context::{gpu, Gpu};
@@ -10,9 +10,11 @@ use std::sync::Arc;
 
 const SOURCE: &str = include_str!("../shaders/norm.wgsl");
 
-/// The pipeline of one entry point of `shaders/norm.wgsl`, compiled as the module's `main`.
+/// The pipeline of one entry point of `shaders/norm.wgsl`, compiled as the module's `main` (with
+/// its workgroup sums over subgroups where the adapter has them).
 fn kernel(gpu: &Gpu, entry: &str) -> Arc<wgpu::ComputePipeline> {
-    pipeline(gpu, &format!("norm/{entry}"), || SOURCE.replace(&format!("fn {entry}("), "fn main("))
+    let sg = variant::subgroups(gpu);
+    pipeline(gpu, &variant::key(&format!("norm/{entry}"), "subgroups", sg), || variant::with_workgroup_reduce(&SOURCE.replace(&format!("fn {entry}("), "fn main("), sg))
 }
 
 /// `len` copies of `value` on the GPU (gamma and beta when the layer has none).
@@ -182,9 +184,11 @@ mod tests {
 
     #[test]
     fn norm_embedding_noise_shaders_validate_with_their_entry_points() {
+        // The portable variant; kernels/variant.rs validates the subgroup one.
+        let norm = super::variant::with_workgroup_reduce(super::SOURCE, false);
         let families: [(&str, &[&str]); 3] = [
             (
-                super::SOURCE,
+                &norm,
                 &[
                     "batch_norm_partial_stats_f32",
                     "batch_norm_stats_f32",

@@ -1,6 +1,7 @@
-//! Row reductions (sum, mean, max) and row softmax: one workgroup per row.
+//! Row reductions (sum, mean, max) and row softmax: one workgroup per row, combined with
+//! subgroup operations where the adapter has them (`variant`).
 
-use super::{buffer_of, contiguous_from_start, grid, launch, pipeline, raw, u32_of};
+use super::{buffer_of, contiguous_from_start, grid, launch, pipeline, raw, u32_of, variant};
 use crate::error::Result;
 use crate::gpu::buffer::GpuBuffer;
 use crate::gpu::context::gpu;
@@ -19,14 +20,12 @@ pub fn reduce_rows(op: &str, x: &Tensor, rows: usize, cols: usize, how: RowReduc
     let gpu = gpu(op)?;
     let xs = buffer_of(op, &contiguous_from_start(op, x)?)?;
     let out = GpuBuffer::uninit(op, rows)?;
-    let (combine, identity) = match how {
-        RowReduce::Sum | RowReduce::Mean => ("a + b", "0.0"),
-        // NaN-propagating max, as NumPy's.
-        RowReduce::Max => ("select(max(a, b), a + b, a != a || b != b)", "bitcast<f32>(0xff800000u)"),
-    };
     let scale = if how == RowReduce::Mean { 1.0 / cols as f32 } else { 1.0 };
-    let key = format!("reduce_rows/{how:?}");
-    let pipeline = pipeline(gpu, &key, || include_str!("../shaders/reduce_rows.wgsl").replace("{{COMBINE}}", combine).replace("{{IDENTITY}}", identity));
+    let is_max = how == RowReduce::Max;
+    let sg = variant::subgroups(gpu);
+    let pipeline = pipeline(gpu, &variant::key(&format!("reduce_rows/{is_max}"), "subgroups", sg), || {
+        variant::with_workgroup_reduce(&include_str!("../shaders/reduce_rows.wgsl").replace("{{IS_MAX}}", if is_max { "true" } else { "false" }), sg)
+    });
     let params = [u32_of(op, "rows", rows)?, u32_of(op, "columns", cols)?, scale.to_bits()];
     launch(gpu, &pipeline, &params, &[raw(&xs), out.raw()], grid(gpu, rows as u32));
     Ok(out)
@@ -37,12 +36,14 @@ pub fn softmax_rows(op: &str, x: &Tensor, rows: usize, cols: usize, log: bool) -
     let gpu = gpu(op)?;
     let xs = buffer_of(op, &contiguous_from_start(op, x)?)?;
     let out = GpuBuffer::uninit(op, rows * cols)?;
-    let pipeline = pipeline(gpu, &format!("softmax/{log}"), || include_str!("../shaders/softmax.wgsl").replace("{{LOG}}", if log { "true" } else { "false" }));
+    let sg = variant::subgroups(gpu);
+    let pipeline = pipeline(gpu, &variant::key(&format!("softmax/{log}"), "subgroups", sg), || {
+        variant::with_workgroup_reduce(&include_str!("../shaders/softmax.wgsl").replace("{{LOG}}", if log { "true" } else { "false" }), sg)
+    });
     let params = [u32_of(op, "rows", rows)?, u32_of(op, "columns", cols)?];
     launch(gpu, &pipeline, &params, &[raw(&xs), out.raw()], grid(gpu, rows as u32));
     Ok(out)
 }
-
 
 /// The maximum of each row of the row-major `(rows, cols)` matrix in `x` and the index of its
 /// first occurrence (as f32), as the CPU's `max_axis` chooses it.

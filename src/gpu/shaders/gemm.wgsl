@@ -12,8 +12,10 @@
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-var<workgroup> a_tile: array<f32, 1024>;  // [k][m], 16 x 64
-var<workgroup> b_tile: array<f32, 1024>;  // [k][n], 16 x 64
+// TILE: f32, or f16 when the user allows reduced matmul precision on an adapter with shader-f16
+// (operands rounded to f16 as they enter the tiles; products and sums stay f32).
+var<workgroup> a_tile: array<{{TILE}}, 1024>;  // [k][m], 16 x 64
+var<workgroup> b_tile: array<{{TILE}}, 1024>;  // [k][n], 16 x 64
 
 fn store_row(r: u32, col: u32, v: vec4<f32>, M: u32, N: u32, base: u32) {
     if (r >= M) { return; }
@@ -47,23 +49,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             let ak = idx % 16u;
             var av = 0.0;
             if (row0 + ar < M && k0 + ak < K) { av = a[a_base + (row0 + ar) * p[4] + (k0 + ak) * p[5]]; }
-            a_tile[ak * 64u + ar] = av;
+            a_tile[ak * 64u + ar] = {{TILE}}(av);
             // B tile: 16 k x 64 columns; consecutive threads walk columns.
             let bk = idx / 64u;
             let bc = idx % 64u;
             var bv = 0.0;
             if (k0 + bk < K && col0 + bc < N) { bv = b[b_base + (k0 + bk) * p[8] + (col0 + bc) * p[9]]; }
-            b_tile[bk * 64u + bc] = bv;
+            b_tile[bk * 64u + bc] = {{TILE}}(bv);
         }
         workgroupBarrier();
         for (var kk = 0u; kk < 16u; kk++) {
             let ao = kk * 64u + am;
             let bo = kk * 64u + bn;
-            let bv = vec4<f32>(b_tile[bo], b_tile[bo + 1u], b_tile[bo + 2u], b_tile[bo + 3u]);
-            acc0 = fma(vec4<f32>(a_tile[ao]), bv, acc0);
-            acc1 = fma(vec4<f32>(a_tile[ao + 1u]), bv, acc1);
-            acc2 = fma(vec4<f32>(a_tile[ao + 2u]), bv, acc2);
-            acc3 = fma(vec4<f32>(a_tile[ao + 3u]), bv, acc3);
+            let bv = vec4<f32>(f32(b_tile[bo]), f32(b_tile[bo + 1u]), f32(b_tile[bo + 2u]), f32(b_tile[bo + 3u]));
+            acc0 = fma(vec4<f32>(f32(a_tile[ao])), bv, acc0);
+            acc1 = fma(vec4<f32>(f32(a_tile[ao + 1u])), bv, acc1);
+            acc2 = fma(vec4<f32>(f32(a_tile[ao + 2u])), bv, acc2);
+            acc3 = fma(vec4<f32>(f32(a_tile[ao + 3u])), bv, acc3);
         }
         workgroupBarrier();
     }

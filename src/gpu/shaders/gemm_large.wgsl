@@ -9,8 +9,9 @@
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-var<workgroup> a_tile: array<f32, 1024>;  // [k][m], 8 x 128
-var<workgroup> b_tile: array<f32, 1024>;  // [k][n], 8 x 128
+// TILE: f32, or f16 under reduced matmul precision (see gemm.wgsl).
+var<workgroup> a_tile: array<{{TILE}}, 1024>;  // [k][m], 8 x 128
+var<workgroup> b_tile: array<{{TILE}}, 1024>;  // [k][n], 8 x 128
 
 fn store4(r: u32, col: u32, v: vec4<f32>, M: u32, N: u32, base: u32) {
     if (r >= M) { return; }
@@ -23,8 +24,8 @@ fn store4(r: u32, col: u32, v: vec4<f32>, M: u32, N: u32, base: u32) {
     }
 }
 
-fn a4(o: u32) -> vec4<f32> { return vec4<f32>(a_tile[o], a_tile[o + 1u], a_tile[o + 2u], a_tile[o + 3u]); }
-fn b4(o: u32) -> vec4<f32> { return vec4<f32>(b_tile[o], b_tile[o + 1u], b_tile[o + 2u], b_tile[o + 3u]); }
+fn a4(o: u32) -> vec4<f32> { return vec4<f32>(f32(a_tile[o]), f32(a_tile[o + 1u]), f32(a_tile[o + 2u]), f32(a_tile[o + 3u])); }
+fn b4(o: u32) -> vec4<f32> { return vec4<f32>(f32(b_tile[o]), f32(b_tile[o + 1u]), f32(b_tile[o + 2u]), f32(b_tile[o + 3u])); }
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -47,12 +48,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             let ak = idx % 8u;
             var av = 0.0;
             if (row0 + ar < M && k0 + ak < K) { av = a[a_base + (row0 + ar) * p[4] + (k0 + ak) * p[5]]; }
-            a_tile[ak * 128u + ar] = av;
+            a_tile[ak * 128u + ar] = {{TILE}}(av);
             let bk = idx / 128u;
             let bc = idx % 128u;
             var bv = 0.0;
             if (k0 + bk < K && col0 + bc < N) { bv = b[b_base + (k0 + bk) * p[8] + (col0 + bc) * p[9]]; }
-            b_tile[bk * 128u + bc] = bv;
+            b_tile[bk * 128u + bc] = {{TILE}}(bv);
         }
         workgroupBarrier();
         for (var kk = 0u; kk < 8u; kk++) {

@@ -94,18 +94,8 @@
 var<workgroup> partial: array<f32, 256>;
 var<workgroup> partial2: array<f32, 256>;
 
-// The sum of `v` over the workgroup (tree in workgroup memory; every thread gets it).
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
-    partial[lid] = v;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s >>= 1u) {
-        if (lid < s) { partial[lid] = partial[lid] + partial[lid + s]; }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
+// workgroup_sum (every thread gets the workgroup's total) comes from workgroup_reduce*.wgsl,
+// spliced in front.
 
 fn flat_group(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.y * nwg.x + wid.x; }
 
@@ -115,7 +105,8 @@ fn channel_element(j: u32, c: u32, channels: u32, inner: u32) -> u32 {
 }
 
 @compute @workgroup_size(256)
-fn batch_norm_partial_stats_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn batch_norm_partial_stats_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>{{SUBGROUP_ARGS}}) {
+    {{SUBGROUP_SETUP}}
     let channels = p[1]; let inner = p[2]; let chunk = p[3];
     let count = p[0] * inner;
     let group = flat_group(wid, nwg);
@@ -172,7 +163,8 @@ fn batch_norm_apply_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_in
 }
 
 @compute @workgroup_size(256)
-fn batch_norm_backward_partial_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn batch_norm_backward_partial_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>{{SUBGROUP_ARGS}}) {
+    {{SUBGROUP_SETUP}}
     let channels = p[1]; let inner = p[2]; let chunk = p[3];
     let count = p[0] * inner;
     let group = flat_group(wid, nwg);
@@ -233,7 +225,8 @@ fn batch_norm_backward_input_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin
 }
 
 @compute @workgroup_size(256)
-fn layer_norm_forward_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn layer_norm_forward_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>{{SUBGROUP_ARGS}}) {
+    {{SUBGROUP_SETUP}}
     let rows = p[0]; let width = p[1];
     let r = flat_group(wid, nwg);
     if (r >= rows) { return; }
@@ -257,7 +250,8 @@ fn layer_norm_forward_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
 }
 
 @compute @workgroup_size(256)
-fn layer_norm_backward_input_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn layer_norm_backward_input_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>{{SUBGROUP_ARGS}}) {
+    {{SUBGROUP_SETUP}}
     let rows = p[0]; let width = p[1];
     let r = flat_group(wid, nwg);
     if (r >= rows) { return; }

@@ -67,11 +67,11 @@ fn max_pool_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
         for (var ix = w.x0; ix < w.x1; ix++) {
             let v = src[p[13] + ((n * p[1] + iy) * p[2] + ix) * c + ch];
             let at = f32(iy * p[2] + ix);
-            if (v != v) {
+            if ((bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u) {  // NaN by its bits: `v != v` may fold to false
                 saw_nan = true;
                 best = v;
-            } else if (v > best || (arg < 0.0 && v == best)) {
-                // Strictly larger: ties keep the first maximum. A NaN best stays (v > NaN is false).
+            } else if (!saw_nan && (v > best || (arg < 0.0 && v == best))) {
+                // Strictly larger: ties keep the first maximum. A NaN best stays.
                 best = v;
                 arg = at;
             }
