@@ -9,7 +9,9 @@ How to run (from the repository root):
     python benches/gpu.py --gemm 4096,8192 --w3-batches 128,1024   # a real GPU
 
 Workloads (issue 7):
-- W1-GPU: f32 GEMM n x n x n, TFLOP/s (PyTorch: torch.matmul with TF32 off).
+- W1-GPU: f32 GEMM n x n x n, TFLOP/s (PyTorch: torch.matmul with TF32 off). Where the adapter
+  has shader-f16, also under `set_matmul_precision("medium")` (f16 tiles, f32 sums) against
+  PyTorch under its own "medium" (bf16 or TF32 inputs, f32 sums).
 - W3-GPU: the W3 convnet (Conv2D 32 -> MaxPool -> Conv2D 64 -> MaxPool -> Flatten -> Dense 10),
   Adam, training samples/s at each batch size.
 - W4-GPU: LSTM(128) and GRU(128) over 64 steps of 32 features, batch 64, then Dense(10): training
@@ -75,10 +77,8 @@ def w1_gemm(n, args, torch):
 
         return flops / median_time(run, args.warmup, args.repeat) / 1e12
 
-    ours = ours_on("gpu")
-    peer, label = None, "torch.matmul (CUDA, TF32 off)"
-    if torch is not None:
-        torch.backends.cuda.matmul.allow_tf32 = False
+    def torch_rate(precision):
+        torch.set_float32_matmul_precision(precision)
         ta, tb = torch.from_numpy(a).cuda(), torch.from_numpy(b).cuda()
 
         def run_torch():
@@ -86,11 +86,27 @@ def w1_gemm(n, args, torch):
             torch.cuda.synchronize()
             return out
 
-        peer = flops / median_time(run_torch, args.warmup, args.repeat) / 1e12
+        rate = flops / median_time(run_torch, args.warmup, args.repeat) / 1e12
+        torch.set_float32_matmul_precision("highest")
+        return rate
+
+    ours = ours_on("gpu")
+    peer, label = None, "torch.matmul (CUDA, TF32 off)"
+    if torch is not None:
+        peer = torch_rate("highest")  # TF32 off
     else:
         label = "ferronet cpu device (no CUDA peer here)"
         peer = ours_on("cpu") if n <= 2048 else None
     row("W1-GPU gemm", f"n={n} vs {label}", ours, peer, "TFLOP/s")
+    if "shader-f16" in fn.config.gpu_info()["features"]:
+        fn.config.set_matmul_precision("medium")
+        try:
+            ours = ours_on("gpu")
+        finally:
+            fn.config.set_matmul_precision("highest")
+        if torch is not None:
+            peer, label = torch_rate("medium"), "torch.matmul, matmul precision medium"
+        row("W1-GPU gemm, f16 tiles", f"n={n} vs {label}", ours, peer, "TFLOP/s")
 
 
 def digits_like(samples, shape, classes, seed=0):
@@ -210,7 +226,8 @@ def main():
         return 1
     torch = torch_cuda()
     peer = f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}" if torch is not None else "no CUDA peer"
-    print(f"# ferronet {fn.__version__} | adapter {info['name']} ({info['backend']}, {info['device_type']}, driver {info['driver']}) | {peer}", flush=True)
+    features = ", ".join(info["features"]) or "none"
+    print(f"# ferronet {fn.__version__} | adapter {info['name']} ({info['backend']}, {info['device_type']}, driver {info['driver']}; features {features}; subgroup sizes {info['subgroup_sizes']}) | {peer}", flush=True)
     only = set(args.only.split(","))
     if "w1" in only:
         for n in [int(v) for v in (args.gemm or ("256" if args.quick else "1024,2048")).split(",")]:
