@@ -143,12 +143,13 @@ def cpu_fallbacks():
 
 
 def memory_stats():
-    """The GPU buffer pool: ``{"allocated_bytes", "free_bytes", "allocations", "submits"}``, or None
-    before the GPU was used (or without one)."""
+    """The GPU buffer pool and work so far: ``{"allocated_bytes", "free_bytes", "allocations",
+    "submits", "dispatches"}`` (dispatches: compute kernels recorded), or None before the GPU was
+    used (or without one)."""
     stats = _core.gpu_memory_stats()
     if stats is None:
         return None
-    keys = ("allocated_bytes", "free_bytes", "allocations", "submits")
+    keys = ("allocated_bytes", "free_bytes", "allocations", "submits", "dispatches")
     return dict(zip(keys, stats))
 
 

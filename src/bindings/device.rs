@@ -39,10 +39,10 @@ fn gpu_probed() -> bool {
     crate::gpu::probed()
 }
 
-/// The buffer pool: bytes allocated, bytes free for reuse, allocations made, submits so far
-/// (None without a GPU).
+/// The buffer pool: bytes allocated, bytes free for reuse, allocations made; submits and compute
+/// dispatches so far (None without a GPU).
 #[pyfunction]
-fn gpu_memory_stats() -> Option<(u64, u64, u64, u64)> {
+fn gpu_memory_stats() -> Option<(u64, u64, u64, u64, u64)> {
     crate::gpu::memory_stats()
 }
 

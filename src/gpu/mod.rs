@@ -20,14 +20,16 @@ pub use context::{gpu, probe, probed, AdapterSummary, Gpu, ShaderFeatures};
 pub use precision::{reduced_matmul_precision, set_reduced_matmul_precision};
 pub use recorder::synchronize;
 
-/// Pool figures: (bytes allocated, bytes free for reuse, allocations made), and submits so far.
-pub fn memory_stats() -> Option<(u64, u64, u64, u64)> {
+/// Pool figures: (bytes allocated, bytes free for reuse, allocations made), and the submits and
+/// compute dispatches so far.
+pub fn memory_stats() -> Option<(u64, u64, u64, u64, u64)> {
     if !probed() {
         return None;
     }
     let gpu = probe().ok()?;
     let pool = gpu.pool.lock();
-    Some((pool.allocated_bytes, pool.free_bytes, pool.allocations, gpu.recorder.lock().submits))
+    let recorder = gpu.recorder.lock();
+    Some((pool.allocated_bytes, pool.free_bytes, pool.allocations, recorder.submits, recorder.dispatches))
 }
 
 /// Destroy the pool's free buffers (what `ferronet.config.empty_cache()` does). Submits first so

@@ -20,6 +20,8 @@ pub(crate) struct Recorder {
     pending: usize,
     /// Submits so far (tests check that a training step is one).
     pub(crate) submits: u64,
+    /// Compute dispatches recorded so far (tests check what fusion saves).
+    pub(crate) dispatches: u64,
     /// One storage buffer holding every recorded dispatch's parameters, each at its own aligned
     /// offset, written once per submit (`params`): no buffer is created per dispatch.
     arena: Option<wgpu::Buffer>,
@@ -76,6 +78,7 @@ impl Recorder {
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         }
+        self.dispatches += 1;
         self.count(gpu);
     }
 

@@ -1,7 +1,7 @@
 //! The fused dense op: `activation(x @ kernel + bias)` in one GEMM and one pass over the output,
 //! and a backward of one pass plus two GEMMs. Keras layout: kernel is (in, out).
 
-use super::record;
+use super::{record, record_gpu};
 use crate::cpu::activation::Activation;
 use crate::cpu::gemm::{gemm, MatRef};
 use crate::cpu::{self, for_each_row};
@@ -104,12 +104,66 @@ pub fn dense(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Den
     }))
 }
 
-/// Dense on the GPU, composed from GPU ops (GEMM, broadcast add, activation), each with its own
-/// GPU backward: three kernels forward where the CPU path fuses two passes.
+/// Dense on the GPU: one GEMM whose epilogue adds the bias and, for the activations whose
+/// derivative needs only the output (ReLU, sigmoid, tanh), applies the activation too; the others
+/// and softmax run as their own op on the GEMM's result. Backward: the activation's derivative
+/// from the output, then two GEMMs and a column sum (GPU ops).
 fn dense_on_gpu(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: DenseActivation, n_in: usize, n_out: usize) -> Result<Tensor> {
-    let rows: usize = x.shape()[..x.ndim() - 1].iter().product();
+    let (xm, rows) = as_matrix(x);
     let mut out_shape = x.shape().to_vec();
     *out_shape.last_mut().expect("x has an axis") = n_out;
+    if rows * n_in * n_out == 0 {
+        return dense_composed(x, kernel, bias, activation, rows, n_in, out_shape);
+    }
+    // The GEMM reads its operands through non-negative strides.
+    let readable = |t: Tensor| if t.layout().strides.iter().all(|&s| s >= 0) { Ok(t) } else { super::contiguous(&t) };
+    let (xm, km) = (readable(xm)?, readable(kernel.clone())?);
+    let fused = match activation {
+        DenseActivation::Elementwise(a) if !a.derivative_needs_input() => a,
+        _ => Activation::Linear,
+    };
+    let buffer = crate::gpu::kernels::dense("dense", rows, n_in, n_out, &matrix_view(&xm, n_in), &matrix_view(&km, n_out), bias, fused)?;
+    let mut inputs = vec![x, kernel];
+    inputs.extend(bias);
+    let (x_needs, kernel_needs, has_bias) = (x.requires_grad(), kernel.requires_grad(), bias.is_some());
+    let x_shape = x.shape().to_vec();
+    let z = record_gpu("dense", buffer, &out_shape, &inputs, move |out| {
+        let (xm, km) = (xm.detach(), km.detach());
+        move |g: &Tensor| {
+            let g = super::reshape(g, &[rows, n_out])?;
+            let dz = if fused == Activation::Linear {
+                g
+            } else {
+                // ReLU, sigmoid and tanh: the derivative reads only the output.
+                let y = super::reshape(&out, &[rows, n_out])?;
+                super::unary::activation_grad(fused, &y, &y, &g)?
+            };
+            let dx = if x_needs { Some(super::reshape(&super::matmul(&dz, &super::transpose(&km, None)?)?, &x_shape)?) } else { None };
+            let dw = if kernel_needs { Some(super::matmul(&super::transpose(&super::reshape(&xm, &[rows, n_in])?, None)?, &dz)?) } else { None };
+            let mut grads = vec![dx, dw];
+            if has_bias {
+                grads.push(Some(super::sum(&dz, Some(&[0]), false)?));
+            }
+            Ok(grads)
+        }
+    });
+    match activation {
+        DenseActivation::Elementwise(a) if a == fused || a == Activation::Linear => Ok(z),
+        DenseActivation::Elementwise(a) => super::activation(&z, a),
+        DenseActivation::Softmax => super::softmax(&z, -1),
+    }
+}
+
+/// `t` (2-D, or contiguous with `cols` columns) as the GEMM kernel reads a matrix.
+fn matrix_view(t: &Tensor, cols: usize) -> crate::gpu::kernels::MatView<'_> {
+    let l = t.layout();
+    let (row_stride, col_stride) = if l.ndim() == 2 { (l.strides[0], l.strides[1]) } else { (cols as isize, 1) };
+    crate::gpu::kernels::MatView { tensor: t, offset: l.offset, row_stride, col_stride, batch_stride: 0 }
+}
+
+/// Dense from separate GPU ops (GEMM, broadcast add, activation), for the empty cases the fused
+/// GEMM does not take (no rows, inputs or units).
+fn dense_composed(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: DenseActivation, rows: usize, n_in: usize, out_shape: Vec<usize>) -> Result<Tensor> {
     let x2 = if x.ndim() == 2 { x.clone() } else { super::reshape(x, &[rows, n_in])? };
     let mut z = super::matmul(&x2, kernel)?;
     if let Some(b) = bias {

@@ -1,8 +1,10 @@
-//! The tiled GEMM kernels (batched, strided operands, strided output).
+//! The tiled GEMM kernels (batched, strided operands, strided output), and the fused dense op's
+//! GEMM with a bias and activation applied before each result is stored.
 
 use super::{buffer_of, launch, pipeline, raw, u32_of, variant};
 use crate::error::{Error, Result};
 use crate::gpu::buffer::GpuBuffer;
+use crate::cpu::activation::Activation;
 use crate::gpu::context::gpu;
 use crate::tensor::Tensor;
 use super::fill_buffer;
@@ -75,6 +77,43 @@ pub fn gemm(op: &str, m: usize, n: usize, k: usize, batches: usize, a: &MatView<
 /// column stride is not 1.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_into(op: &str, m: usize, n: usize, k: usize, batches: usize, a: BufView<'_>, b: BufView<'_>, c: BufView<'_>, accumulate: bool) -> Result<()> {
+    gemm_epilogue_into(op, m, n, k, batches, a, b, c, accumulate, Epilogue::default())
+}
+
+/// What the GEMM does to each result before storing it: add `bias[column]`, then apply
+/// `activation` (Linear: nothing).
+#[derive(Clone, Copy)]
+pub struct Epilogue<'a> {
+    pub bias: Option<&'a wgpu::Buffer>,
+    pub activation: Activation,
+}
+
+impl Default for Epilogue<'_> {
+    fn default() -> Self {
+        Epilogue { bias: None, activation: Activation::Linear }
+    }
+}
+
+/// `activation(x @ kernel + bias)` for a `(rows, n_in)` matrix `x` and a `(n_in, n_out)` kernel,
+/// as one GEMM whose epilogue adds the bias and applies the activation: the fused dense op.
+/// `n_in` must be positive (the op composes the empty product from other kernels).
+pub fn dense(op: &str, rows: usize, n_in: usize, n_out: usize, x: &MatView<'_>, kernel: &MatView<'_>, bias: Option<&Tensor>, activation: Activation) -> Result<GpuBuffer> {
+    let (sx, sk) = (buffer_of(op, x.tensor)?, buffer_of(op, kernel.tensor)?);
+    let bias = bias.map(|b| buffer_of(op, &super::contiguous_from_start(op, b)?)).transpose()?;
+    let out = GpuBuffer::uninit(op, rows * n_out)?;
+    if rows * n_out == 0 {
+        return Ok(out);
+    }
+    debug_assert!(n_in > 0, "the dense op handles an empty inner product itself");
+    let c = BufView::rows(out.raw(), 0, n_out);
+    let epilogue = Epilogue { bias: bias.as_deref().map(raw), activation };
+    gemm_epilogue_into(op, rows, n_out, n_in, 1, buf_view(op, x, raw(&sx))?, buf_view(op, kernel, raw(&sk))?, c, false, epilogue)?;
+    Ok(out)
+}
+
+/// `gemm_into` with an epilogue applied to each result before it is stored (or added).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_epilogue_into(op: &str, m: usize, n: usize, k: usize, batches: usize, a: BufView<'_>, b: BufView<'_>, c: BufView<'_>, accumulate: bool, epilogue: Epilogue<'_>) -> Result<()> {
     let gpu = gpu(op)?;
     if m * n * batches == 0 {
         return Ok(());
@@ -98,7 +137,15 @@ pub fn gemm_into(op: &str, m: usize, n: usize, k: usize, batches: usize, a: BufV
         u32_of(op, "an offset", c.offset)?,
         u32_of(op, "a stride", c.row_stride)?,
         u32_of(op, "a stride", c.batch_stride)?,
+        0,
+        0,
+        0,
     ];
+    let mut params = params;
+    let activation = (epilogue.activation != Activation::Linear).then(|| crate::gpu::activation::forward(epilogue.activation, "x"));
+    if let Some((_, scalars)) = &activation {
+        params[15..18].copy_from_slice(&[scalars[0].to_bits(), scalars[1].to_bits(), scalars[2].to_bits()]);
+    }
     // Large products take 128x128 tiles (8x8 per thread: twice the arithmetic per value read
     // from workgroup memory); smaller ones 64x64 tiles, so that they still fill the GPU.
     let (tile, key, source) = if m >= LARGE && n >= LARGE {
@@ -108,11 +155,19 @@ pub fn gemm_into(op: &str, m: usize, n: usize, k: usize, batches: usize, a: BufV
     };
     // f16 tiles only where the adapter has shader-f16 and the user allowed reduced precision.
     let f16 = variant::f16_tiles(gpu);
-    let pipeline = pipeline(gpu, &variant::key(key, "f16", f16), || variant::with_tiles(source, f16));
+    let epilogue_key = match (epilogue.bias.is_some(), epilogue.activation) {
+        (false, Activation::Linear) => String::new(),
+        (bias, act) => format!("/epilogue:{bias}:{}", crate::gpu::activation::key(act)),
+    };
+    let pipeline = pipeline(gpu, &format!("{}{epilogue_key}", variant::key(key, "f16", f16)), || {
+        variant::gemm_source(source, f16, &variant::epilogue_source(epilogue.bias.is_some(), activation.as_ref().map(|(e, _)| e.as_str())))
+    });
     let max = gpu.max_groups() as usize;
     if batches > max || m.div_ceil(tile) > max || n.div_ceil(tile) > max {
         return Err(Error::Device { op: op.to_string(), expected: format!("at most {max} tiles per grid axis"), got: format!("({batches}, {m}, {n})") });
     }
-    launch(gpu, &pipeline, &params, &[a.buffer, b.buffer, c.buffer], [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, batches as u32]);
+    let mut buffers = vec![a.buffer, b.buffer, c.buffer];
+    buffers.extend(epilogue.bias);
+    launch(gpu, &pipeline, &params, &buffers, [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, batches as u32]);
     Ok(())
 }

@@ -22,7 +22,7 @@ pub use conv::{conv2d_pass, ConvPass};
 pub(crate) use conv::{shader_source as conv_shader_source, TILE_VARIANTS as CONV_TILE_VARIANTS};
 pub use elementwise::{elementwise, scatter_into_view};
 pub use embedding::{embedding_backward, embedding_gather};
-pub use gemm::{gemm, MatView};
+pub use gemm::{dense, gemm, MatView};
 pub use noise::{dropout_mask, normal};
 pub use norm::{batch_norm_apply, batch_norm_backward, batch_norm_stats, concat_flat, filled, layer_norm_backward, layer_norm_forward, moving_average, part, ChannelSplit};
 pub use pool::{average_pool, average_pool_backward, max_pool, max_pool_backward};

@@ -4,7 +4,9 @@
 //!   workgroup memory) or `workgroup_reduce_subgroups.wgsl` (subgroup operations), spliced in
 //!   front; entry points that call them carry `{{SUBGROUP_ARGS}}` (after their last parameter)
 //!   and `{{SUBGROUP_SETUP}}` (their first statement).
-//! - GEMM tiles: `{{TILE}}` is the element type of the workgroup-memory tiles, f32 or f16.
+//! - GEMM tiles: `{{TILE}}` is the element type of the workgroup-memory tiles, f32 or f16;
+//!   `{{EPILOGUE}}` what happens to each result before it is stored (the fused dense op's bias
+//!   and activation).
 
 use crate::gpu::context::{Gpu, ShaderFeatures};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -61,13 +63,37 @@ pub(crate) fn with_workgroup_reduce(source: &str, subgroups: bool) -> String {
     format!("{helpers}\n{}", source.replace("{{SUBGROUP_ARGS}}", args).replace("{{SUBGROUP_SETUP}}", setup))
 }
 
-/// A GEMM shader with f32 or f16 tiles.
-pub(crate) fn with_tiles(source: &str, f16: bool) -> String {
+/// A GEMM shader with f32 or f16 tiles and the given epilogue (`epilogue_source`).
+pub(crate) fn gemm_source(source: &str, f16: bool, epilogue: &str) -> String {
+    let body = source.replace("{{TILE}}", if f16 { "f16" } else { "f32" }).replace("{{EPILOGUE}}", epilogue);
+    // `enable` directives must open the module.
     if f16 {
-        format!("enable f16;\n{}", source.replace("{{TILE}}", "f16"))
+        format!("enable f16;\n{body}")
     } else {
-        source.replace("{{TILE}}", "f32")
+        body
     }
+}
+
+/// The GEMM epilogue `fn epilogue(v, col)`: `activation(v + bias[col])` (the bias from binding 4
+/// when `bias`; `activation` a WGSL expression in `x` and the scalars s0..s2 from params 15-17),
+/// or the identity. The math helpers (`sigm`, `tanh_`, ...) come with an activation.
+pub(crate) fn epilogue_source(bias: bool, activation: Option<&str>) -> String {
+    if !bias && activation.is_none() {
+        return "fn epilogue(v: f32, col: u32) -> f32 { return v; }\n".to_string();
+    }
+    let mut out = String::new();
+    if activation.is_some() {
+        out.push_str(include_str!("../shaders/math.wgsl"));
+    }
+    if bias {
+        out.push_str("@group(0) @binding(4) var<storage, read> bias: array<f32>;\n");
+    }
+    let x = if bias { "v + bias[col]" } else { "v" };
+    out.push_str(&format!(
+        "fn epilogue(v: f32, col: u32) -> f32 {{\n    let s0 = bitcast<f32>(p[15]);\n    let s1 = bitcast<f32>(p[16]);\n    let s2 = bitcast<f32>(p[17]);\n    let x = {x};\n    return {};\n}}\n",
+        activation.unwrap_or("x")
+    ));
+    out
 }
 
 #[cfg(test)]
@@ -101,11 +127,15 @@ pub(crate) mod tests {
                 assert!(!validate(name, &full).is_empty());
             }
         }
+        let (gelu, _) = crate::gpu::activation::forward(crate::cpu::activation::Activation::Gelu { approximate: false }, "x");
+        let epilogues = [super::epilogue_source(false, None), super::epilogue_source(true, None), super::epilogue_source(true, Some(&gelu)), super::epilogue_source(false, Some("tanh_(x)"))];
         for (name, source) in [("gemm", include_str!("../shaders/gemm.wgsl")), ("gemm_large", include_str!("../shaders/gemm_large.wgsl"))] {
             for f16 in [false, true] {
-                let full = super::with_tiles(source, f16);
-                assert!(!full.contains("{{"), "{name}: a placeholder is left");
-                assert_eq!(validate(name, &full), vec!["main".to_string()]);
+                for epilogue in &epilogues {
+                    let full = super::gemm_source(source, f16, epilogue);
+                    assert!(!full.contains("{{"), "{name}: a placeholder is left");
+                    assert_eq!(validate(name, &full), vec!["main".to_string()]);
+                }
             }
         }
     }

@@ -5,12 +5,17 @@
 // no copy. C is written through an offset, a row stride and a batch stride (unit column stride),
 // so a result can land in a column block or a strided row set of a larger buffer (+= with
 // accumulate).
-// Params: M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs.
+// Params: M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs,
+// then the epilogue's activation scalars s0, s1, s2 (f32 bits).
 
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+
+// fn epilogue(v: f32, col: u32) -> f32, applied to each result before it is stored: the identity,
+// or a bias (binding 4) and an activation for the fused dense op (kernels/variant.rs).
+{{EPILOGUE}}
 
 // TILE: f32, or f16 when the user allows reduced matmul precision on an adapter with shader-f16
 // (operands rounded to f16 as they enter the tiles; products and sums stay f32).
@@ -23,7 +28,8 @@ fn store_row(r: u32, col: u32, v: vec4<f32>, M: u32, N: u32, base: u32) {
     let acc = p[11] != 0u;
     for (var j = 0u; j < 4u; j++) {
         if (col + j < N) {
-            if (acc) { c[at + j] = c[at + j] + v[j]; } else { c[at + j] = v[j]; }
+            let e = epilogue(v[j], col + j);
+            if (acc) { c[at + j] = c[at + j] + e; } else { c[at + j] = e; }
         }
     }
 }

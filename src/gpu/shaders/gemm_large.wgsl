@@ -2,12 +2,16 @@
 // each thread an 8x8 block (rows r0..r0+3 and r0+64..r0+67, the same for columns, so a warp's
 // reads of workgroup memory spread over the banks) in sixteen vec4 accumulators; K in steps
 // of 8 through workgroup memory. Same operands, strided output and parameters as gemm.wgsl:
-// M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs.
+// M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs, s0, s1, s2.
 
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+
+// fn epilogue(v: f32, col: u32) -> f32, applied to each result before it is stored: the identity,
+// or a bias (binding 4) and an activation for the fused dense op (kernels/variant.rs).
+{{EPILOGUE}}
 
 // TILE: f32, or f16 under reduced matmul precision (see gemm.wgsl).
 var<workgroup> a_tile: array<{{TILE}}, 1024>;  // [k][m], 8 x 128
@@ -19,7 +23,8 @@ fn store4(r: u32, col: u32, v: vec4<f32>, M: u32, N: u32, base: u32) {
     let acc = p[11] != 0u;
     for (var j = 0u; j < 4u; j++) {
         if (col + j < N) {
-            if (acc) { c[at + j] = c[at + j] + v[j]; } else { c[at + j] = v[j]; }
+            let e = epilogue(v[j], col + j);
+            if (acc) { c[at + j] = c[at + j] + e; } else { c[at + j] = e; }
         }
     }
 }
