@@ -85,6 +85,32 @@ def test_matmul_transposed_batched_and_vectors():
     gpu_parity(lambda a, b: a @ b, [rand((3, 17)), rand((17,), seed=1)], what="matrix @ vector")
 
 
+def operand(kind, rows, cols, seed):
+    """(array, f) such that f(leaf made from array) is a (rows, cols) matrix that the GEMM reads
+    as `kind` (kernels/variant.rs `vec_axis`): vec4s along its columns (row-major, columns a
+    multiple of 4), along its rows (a transposed view, rows a multiple of 4), or one value at a
+    time (a view starting at an odd offset)."""
+    if kind == "cols":
+        return sample((rows, cols), seed=seed), lambda t: t
+    if kind == "rows":
+        return sample((cols, rows), seed=seed), lambda t: t.T
+    return sample((rows, cols + 1), seed=seed), lambda t: t[:, 1:]
+
+
+@pytest.mark.parametrize("a_kind", ["cols", "rows", "scalar"])
+@pytest.mark.parametrize("b_kind", ["cols", "rows", "scalar"])
+@pytest.mark.parametrize("m,k,n", [(68, 20, 36), (260, 24, 264)], ids=["64-tiles", "128-tiles"])
+def test_matmul_reads_every_operand_layout(a_kind, b_kind, m, k, n):
+    (a, fa), (b, fb) = operand(a_kind, m, k, 1), operand(b_kind, k, n, 2)
+    gpu_parity(lambda x, y: fa(x) @ fb(y), [a, b], what=f"A {a_kind}, B {b_kind}, {m}x{k}x{n}")
+
+
+def test_batched_matmul_with_unaligned_batch_strides():
+    """Batch strides that are not multiples of 4 keep the kernel on one-value reads."""
+    gpu_parity(lambda x, y: x[:, :, 1:] @ y, [sample((3, 8, 9)), sample((8, 12), seed=1)], what="batch stride 72, offset 1")
+    gpu_parity(lambda x, y: x @ y, [sample((3, 5, 6)), sample((3, 6, 8), seed=1)], what="batch strides 30 and 48")
+
+
 @pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), ((0, 2), False), (-1, True)])
 def test_sum_and_mean(axis, keepdims):
     x = rand((3, 255, 5))

@@ -148,19 +148,23 @@ pub fn gemm_epilogue_into(op: &str, m: usize, n: usize, k: usize, batches: usize
     }
     // Large products take 128x128 tiles (8x8 per thread: twice the arithmetic per value read
     // from workgroup memory); smaller ones 64x64 tiles, so that they still fill the GPU.
-    let (tile, key, source) = if m >= LARGE && n >= LARGE {
-        (128, "gemm_large", include_str!("../shaders/gemm_large.wgsl"))
+    let (tile, kstep, key, source): (usize, u32, _, _) = if m >= LARGE && n >= LARGE {
+        (128, 8, "gemm_large", include_str!("../shaders/gemm_large.wgsl"))
     } else {
-        (64, "gemm", include_str!("../shaders/gemm.wgsl"))
+        (64, 16, "gemm", include_str!("../shaders/gemm.wgsl"))
     };
+    // Operands whose layout allows it are read a vec4 at a time along their contiguous axis.
+    let a_vec = variant::vec_axis(m, k, batches, a.offset, a.row_stride, a.col_stride, a.batch_stride);
+    let b_vec = variant::vec_axis(k, n, batches, b.offset, b.row_stride, b.col_stride, b.batch_stride);
     // f16 tiles only where the adapter has shader-f16 and the user allowed reduced precision.
     let f16 = variant::f16_tiles(gpu);
     let epilogue_key = match (epilogue.bias.is_some(), epilogue.activation) {
         (false, Activation::Linear) => String::new(),
         (bias, act) => format!("/epilogue:{bias}:{}", crate::gpu::activation::key(act)),
     };
-    let pipeline = pipeline(gpu, &format!("{}{epilogue_key}", variant::key(key, "f16", f16)), || {
-        variant::gemm_source(source, f16, &variant::epilogue_source(epilogue.bias.is_some(), activation.as_ref().map(|(e, _)| e.as_str())))
+    let pipeline = pipeline(gpu, &format!("{}/{a_vec:?}:{b_vec:?}{epilogue_key}", variant::key(key, "f16", f16)), || {
+        let epilogue = variant::epilogue_source(epilogue.bias.is_some(), activation.as_ref().map(|(e, _)| e.as_str()));
+        variant::gemm_source(source, f16, &epilogue, tile as u32, kstep, a_vec, b_vec)
     });
     let max = gpu.max_groups() as usize;
     if batches > max || m.div_ceil(tile) > max || n.div_ceil(tile) > max {

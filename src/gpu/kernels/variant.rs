@@ -63,14 +63,125 @@ pub(crate) fn with_workgroup_reduce(source: &str, subgroups: bool) -> String {
     format!("{helpers}\n{}", source.replace("{{SUBGROUP_ARGS}}", args).replace("{{SUBGROUP_SETUP}}", setup))
 }
 
-/// A GEMM shader with f32 or f16 tiles and the given epilogue (`epilogue_source`).
-pub(crate) fn gemm_source(source: &str, f16: bool, epilogue: &str) -> String {
-    let body = source.replace("{{TILE}}", if f16 { "f16" } else { "f32" }).replace("{{EPILOGUE}}", epilogue);
+/// Which axis of a GEMM operand the kernel reads four values at a time along (as one vec4), or
+/// none (one value per read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum VecAxis {
+    Scalar,
+    /// Along the operand's rows (its row stride is 1).
+    Rows,
+    /// Along the operand's columns (its column stride is 1).
+    Cols,
+}
+
+/// A GEMM shader: f32 or f16 tiles, the given epilogue (`epilogue_source`), and tile loads that
+/// read each operand as `a_vec` / `b_vec` say. `tile` and `kstep` are the shader's tile size and
+/// K step (64 and 16, or 128 and 8).
+pub(crate) fn gemm_source(source: &str, f16: bool, epilogue: &str, tile: u32, kstep: u32, a_vec: VecAxis, b_vec: VecAxis) -> String {
+    let ty = |v: VecAxis| if v == VecAxis::Scalar { "f32" } else { "vec4<f32>" };
+    let body = source
+        .replace("{{LOADS}}", &loads_source(tile, kstep, a_vec, b_vec))
+        .replace("{{TILE}}", if f16 { "f16" } else { "f32" })
+        .replace("{{EPILOGUE}}", epilogue)
+        .replace("{{A_TYPE}}", ty(a_vec))
+        .replace("{{B_TYPE}}", ty(b_vec));
     // `enable` directives must open the module.
     if f16 {
         format!("enable f16;\n{body}")
     } else {
         body
+    }
+}
+
+/// `fn load_tiles(...)`: A's (tile x kstep) and B's (kstep x tile) values for this K step into
+/// `a_tile` ([k][m]) and `b_tile` ([k][n]), zeros past the edges. A scalar operand takes four reads
+/// per thread; a vec4 one, one read (tile * kstep / 4 = 256 vec4s in both shaders). A vec4 lies
+/// wholly inside or outside the matrix: the caller picks a vec4 axis only when its length is a
+/// multiple of 4 and every vec4 starts at a multiple of 4 (`vec_axis`).
+fn loads_source(tm: u32, ks: u32, a: VecAxis, b: VecAxis) -> String {
+    let (kq_n, mq_n) = (ks / 4, tm / 4);
+    let a_part = match a {
+        VecAxis::Scalar => format!(
+            "    for (var e = 0u; e < 4u; e++) {{
+        let idx = li + e * 256u;
+        let ar = idx / {ks}u;
+        let ak = idx % {ks}u;
+        var v = 0.0;
+        if (row0 + ar < M && k0 + ak < K) {{ v = a[a_base + (row0 + ar) * p[4] + (k0 + ak) * p[5]]; }}
+        a_tile[ak * {tm}u + ar] = {{{{TILE}}}}(v);
+    }}
+"
+        ),
+        VecAxis::Cols => format!(
+            "    {{
+        let ar = li / {kq_n}u;
+        let kq = (li % {kq_n}u) * 4u;
+        var v = vec4<f32>(0.0);
+        if (row0 + ar < M && k0 + kq < K) {{ v = a[(a_base + (row0 + ar) * p[4] + k0 + kq) / 4u]; }}
+        for (var j = 0u; j < 4u; j++) {{ a_tile[(kq + j) * {tm}u + ar] = {{{{TILE}}}}(v[j]); }}
+    }}
+"
+        ),
+        VecAxis::Rows => format!(
+            "    {{
+        let ak = li / {mq_n}u;
+        let mq = (li % {mq_n}u) * 4u;
+        var v = vec4<f32>(0.0);
+        if (row0 + mq < M && k0 + ak < K) {{ v = a[(a_base + row0 + mq + (k0 + ak) * p[5]) / 4u]; }}
+        for (var j = 0u; j < 4u; j++) {{ a_tile[ak * {tm}u + mq + j] = {{{{TILE}}}}(v[j]); }}
+    }}
+"
+        ),
+    };
+    let b_part = match b {
+        VecAxis::Scalar => format!(
+            "    for (var e = 0u; e < 4u; e++) {{
+        let idx = li + e * 256u;
+        let bk = idx / {tm}u;
+        let bc = idx % {tm}u;
+        var v = 0.0;
+        if (k0 + bk < K && col0 + bc < N) {{ v = b[b_base + (k0 + bk) * p[8] + (col0 + bc) * p[9]]; }}
+        b_tile[bk * {tm}u + bc] = {{{{TILE}}}}(v);
+    }}
+"
+        ),
+        VecAxis::Cols => format!(
+            "    {{
+        let bk = li / {mq_n}u;
+        let nq = (li % {mq_n}u) * 4u;
+        var v = vec4<f32>(0.0);
+        if (k0 + bk < K && col0 + nq < N) {{ v = b[(b_base + (k0 + bk) * p[8] + col0 + nq) / 4u]; }}
+        for (var j = 0u; j < 4u; j++) {{ b_tile[bk * {tm}u + nq + j] = {{{{TILE}}}}(v[j]); }}
+    }}
+"
+        ),
+        VecAxis::Rows => format!(
+            "    {{
+        let bc = li / {kq_n}u;
+        let kq = (li % {kq_n}u) * 4u;
+        var v = vec4<f32>(0.0);
+        if (k0 + kq < K && col0 + bc < N) {{ v = b[(b_base + k0 + kq + (col0 + bc) * p[9]) / 4u]; }}
+        for (var j = 0u; j < 4u; j++) {{ b_tile[(kq + j) * {tm}u + bc] = {{{{TILE}}}}(v[j]); }}
+    }}
+"
+        ),
+    };
+    format!("fn load_tiles(k0: u32, row0: u32, col0: u32, a_base: u32, b_base: u32, li: u32, M: u32, N: u32, K: u32) {{\n{a_part}{b_part}}}\n")
+}
+
+/// The axis a `(rows, cols)` operand (per batch) can be read along in vec4s: the one with stride
+/// 1, when its length is a multiple of 4 and the offset, the other stride and the batch stride
+/// are too (so each vec4 starts at a multiple of 4 and lies wholly inside or outside). Columns
+/// first.
+pub(crate) fn vec_axis(rows: usize, cols: usize, batches: usize, offset: usize, row_stride: usize, col_stride: usize, batch_stride: usize) -> VecAxis {
+    let aligned = |v: usize| v % 4 == 0;
+    let common = aligned(offset) && (batches <= 1 || aligned(batch_stride));
+    if common && col_stride == 1 && aligned(cols) && (rows <= 1 || aligned(row_stride)) {
+        VecAxis::Cols
+    } else if common && row_stride == 1 && aligned(rows) && (cols <= 1 || aligned(col_stride)) {
+        VecAxis::Rows
+    } else {
+        VecAxis::Scalar
     }
 }
 
@@ -129,14 +240,33 @@ pub(crate) mod tests {
         }
         let (gelu, _) = crate::gpu::activation::forward(crate::cpu::activation::Activation::Gelu { approximate: false }, "x");
         let epilogues = [super::epilogue_source(false, None), super::epilogue_source(true, None), super::epilogue_source(true, Some(&gelu)), super::epilogue_source(false, Some("tanh_(x)"))];
-        for (name, source) in [("gemm", include_str!("../shaders/gemm.wgsl")), ("gemm_large", include_str!("../shaders/gemm_large.wgsl"))] {
+        use super::VecAxis::{Cols, Rows, Scalar};
+        for (name, source, tile, kstep) in [("gemm", include_str!("../shaders/gemm.wgsl"), 64, 16), ("gemm_large", include_str!("../shaders/gemm_large.wgsl"), 128, 8)] {
             for f16 in [false, true] {
                 for epilogue in &epilogues {
-                    let full = super::gemm_source(source, f16, epilogue);
-                    assert!(!full.contains("{{"), "{name}: a placeholder is left");
-                    assert_eq!(validate(name, &full), vec!["main".to_string()]);
+                    for (a, b) in [(Scalar, Scalar), (Cols, Cols), (Rows, Rows), (Cols, Rows), (Rows, Scalar)] {
+                        let full = super::gemm_source(source, f16, epilogue, tile, kstep, a, b);
+                        assert!(!full.contains("{{"), "{name}: a placeholder is left");
+                        assert_eq!(validate(name, &full), vec!["main".to_string()]);
+                    }
                 }
             }
         }
+    }
+
+    #[test]
+    fn vec4_reads_only_where_every_vec4_is_aligned_and_whole() {
+        use super::{vec_axis, VecAxis::*};
+        // (rows, cols, batches, offset, row stride, col stride, batch stride)
+        assert_eq!(vec_axis(5, 8, 1, 0, 8, 1, 0), Cols); // row-major, 8 columns
+        assert_eq!(vec_axis(5, 8, 1, 4, 12, 1, 0), Cols); // a column block of a wider matrix
+        assert_eq!(vec_axis(5, 8, 1, 2, 8, 1, 0), Scalar); // offset not a multiple of 4
+        assert_eq!(vec_axis(5, 6, 1, 0, 6, 1, 0), Scalar); // 6 columns: a vec4 would straddle rows
+        assert_eq!(vec_axis(8, 5, 1, 0, 1, 8, 0), Rows); // a transposed row-major (5, 8)
+        assert_eq!(vec_axis(8, 5, 1, 0, 1, 6, 0), Scalar); // its column stride not a multiple of 4
+        assert_eq!(vec_axis(1, 8, 1, 0, 3, 1, 0), Cols); // one row: its stride never used
+        assert_eq!(vec_axis(4, 8, 3, 0, 8, 1, 34), Scalar); // batches 34 apart
+        assert_eq!(vec_axis(4, 8, 3, 0, 8, 1, 32), Cols);
+        assert_eq!(vec_axis(4, 8, 1, 0, 8, 1, 34), Cols); // one batch: its stride never used
     }
 }

@@ -9,13 +9,19 @@
 // then the epilogue's activation scalars s0, s1, s2 (f32 bits).
 
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+// A and B: array<f32>, or array<vec4<f32>> where an operand's layout lets whole vec4s be read
+// along its contiguous axis (kernels/variant.rs writes load_tiles for each case).
+@group(0) @binding(1) var<storage, read> a: array<{{A_TYPE}}>;
+@group(0) @binding(2) var<storage, read> b: array<{{B_TYPE}}>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
 // fn epilogue(v: f32, col: u32) -> f32, applied to each result before it is stored: the identity,
 // or a bias (binding 4) and an activation for the fused dense op (kernels/variant.rs).
 {{EPILOGUE}}
+
+// fn load_tiles(k0, row0, col0, a_base, b_base, li, M, N, K): this step's A and B tiles into
+// workgroup memory, zeros past the matrices' edges.
+{{LOADS}}
 
 // TILE: f32, or f16 when the user allows reduced matmul precision on an adapter with shader-f16
 // (operands rounded to f16 as they enter the tiles; products and sums stay f32).
@@ -48,21 +54,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let am = lid.y * 4u;  // this thread's rows in the tile
     let bn = lid.x * 4u;  // and columns
     for (var k0 = 0u; k0 < K; k0 += 16u) {
-        for (var e = 0u; e < 4u; e++) {
-            let idx = li + e * 256u;
-            // A tile: 64 rows x 16 k; consecutive threads walk k (A's contiguous axis when row-major).
-            let ar = idx / 16u;
-            let ak = idx % 16u;
-            var av = 0.0;
-            if (row0 + ar < M && k0 + ak < K) { av = a[a_base + (row0 + ar) * p[4] + (k0 + ak) * p[5]]; }
-            a_tile[ak * 64u + ar] = {{TILE}}(av);
-            // B tile: 16 k x 64 columns; consecutive threads walk columns.
-            let bk = idx / 64u;
-            let bc = idx % 64u;
-            var bv = 0.0;
-            if (k0 + bk < K && col0 + bc < N) { bv = b[b_base + (k0 + bk) * p[8] + (col0 + bc) * p[9]]; }
-            b_tile[bk * 64u + bc] = {{TILE}}(bv);
-        }
+        load_tiles(k0, row0, col0, a_base, b_base, li, M, N, K);
         workgroupBarrier();
         for (var kk = 0u; kk < 16u; kk++) {
             let ao = kk * 64u + am;

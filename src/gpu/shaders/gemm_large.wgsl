@@ -5,13 +5,19 @@
 // M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs, s0, s1, s2.
 
 @group(0) @binding(0) var<storage, read> p: array<u32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+// A and B: array<f32>, or array<vec4<f32>> where an operand's layout lets whole vec4s be read
+// along its contiguous axis (kernels/variant.rs writes load_tiles for each case).
+@group(0) @binding(1) var<storage, read> a: array<{{A_TYPE}}>;
+@group(0) @binding(2) var<storage, read> b: array<{{B_TYPE}}>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
 // fn epilogue(v: f32, col: u32) -> f32, applied to each result before it is stored: the identity,
 // or a bias (binding 4) and an activation for the fused dense op (kernels/variant.rs).
 {{EPILOGUE}}
+
+// fn load_tiles(k0, row0, col0, a_base, b_base, li, M, N, K): this step's A and B tiles into
+// workgroup memory, zeros past the matrices' edges.
+{{LOADS}}
 
 // TILE: f32, or f16 under reduced matmul precision (see gemm.wgsl).
 var<workgroup> a_tile: array<{{TILE}}, 1024>;  // [k][m], 8 x 128
@@ -47,19 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let am = lid.y * 4u;
     let bn = lid.x * 4u;
     for (var k0 = 0u; k0 < K; k0 += 8u) {
-        for (var e = 0u; e < 4u; e++) {
-            let idx = li + e * 256u;
-            let ar = idx / 8u;
-            let ak = idx % 8u;
-            var av = 0.0;
-            if (row0 + ar < M && k0 + ak < K) { av = a[a_base + (row0 + ar) * p[4] + (k0 + ak) * p[5]]; }
-            a_tile[ak * 128u + ar] = {{TILE}}(av);
-            let bk = idx / 128u;
-            let bc = idx % 128u;
-            var bv = 0.0;
-            if (k0 + bk < K && col0 + bc < N) { bv = b[b_base + (k0 + bk) * p[8] + (col0 + bc) * p[9]]; }
-            b_tile[bk * 128u + bc] = {{TILE}}(bv);
-        }
+        load_tiles(k0, row0, col0, a_base, b_base, li, M, N, K);
         workgroupBarrier();
         for (var kk = 0u; kk < 8u; kk++) {
             let ra = a4(kk * 128u + am);
