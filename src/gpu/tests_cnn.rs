@@ -95,13 +95,19 @@ fn pool_spatial_and_concat_match_cpu() {
 fn cnn_shaders_validate() {
     use wgpu::naga;
     let shaders = [
-        ("conv", include_str!("shaders/conv.wgsl"), &["conv2d_f32", "conv2d_backward_input_f32", "conv2d_backward_kernel_f32", "conv2d_backward_kernel_reduce_f32"][..]),
         ("pool", include_str!("shaders/pool.wgsl"), &["max_pool_f32", "average_pool_f32", "max_pool_backward_f32", "average_pool_backward_f32"][..]),
         ("spatial", include_str!("shaders/spatial.wgsl"), &["zero_pad2d_f32"][..]),
         ("concat", include_str!("shaders/concat.wgsl"), &["concatenate_f32"][..]),
     ];
-    let conv_variants: Vec<String> = (0..crate::gpu::kernels::CONV_TILE_VARIANTS).map(crate::gpu::kernels::conv_shader_source).collect();
-    let variants = conv_variants.iter().map(|s| ("conv (tile variant)", s.as_str(), shaders[0].2));
+    // conv.wgsl has placeholders: every tile variant, with the identity epilogue and with a
+    // fused bias and activation.
+    let conv_entries = &["conv2d_f32", "conv2d_backward_input_f32", "conv2d_backward_kernel_f32", "conv2d_backward_kernel_reduce_f32"][..];
+    let (sigmoid, _) = crate::gpu::activation::forward(crate::cpu::activation::Activation::Sigmoid, "x");
+    let fused = format!("{}@group(0) @binding(4) var<storage, read> bias: array<f32>;\nfn epilogue(v: f32, col: u32) -> f32 {{ let x = v + bias[col]; return {sigmoid}; }}\n", include_str!("shaders/math.wgsl"));
+    let conv_variants: Vec<String> = (0..crate::gpu::kernels::CONV_TILE_VARIANTS)
+        .flat_map(|i| [crate::gpu::kernels::conv_shader_source(i, &crate::gpu::kernels::conv_plain_epilogue()), crate::gpu::kernels::conv_shader_source(i, &fused)])
+        .collect();
+    let variants = conv_variants.iter().map(|s| ("conv (tile and epilogue variant)", s.as_str(), conv_entries));
     for (name, source, entries) in shaders.into_iter().chain(variants) {
         let module = naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{name}.wgsl: {}", e.emit_to_string(source)));
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())

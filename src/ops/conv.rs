@@ -9,7 +9,7 @@ use crate::cpu::activation::Activation;
 use crate::cpu::conv::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, ConvGeometry};
 use crate::cpu::conv_pool::conv2d_max_pool as conv2d_max_pool_values;
 use crate::error::{Error, Result};
-use crate::gpu::kernels::{conv2d_pass, ConvPass};
+use crate::gpu::kernels::{conv2d_pass, conv2d_pass_fused, ConvPass};
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
 
@@ -126,31 +126,41 @@ struct GpuPasses {
 const GPU_CONV: GpuPasses = GpuPasses { forward: ConvPass::Forward, input_grad: ConvPass::BackwardInput, kernel_grad_swapped: false };
 const GPU_TRANSPOSED: GpuPasses = GpuPasses { forward: ConvPass::BackwardInput, input_grad: ConvPass::Forward, kernel_grad_swapped: true };
 
-/// The GPU path of `run`: the convolution kernel (recorded with its input and kernel gradients
-/// as GPU kernels), then the bias and the activation as GPU ops with their own backward.
+/// The GPU path of `run`: the convolution kernel with the bias and, for the activations whose
+/// derivative needs only the output (ReLU, sigmoid, tanh), the activation applied before each
+/// result is stored; other activations and softmax as one more GPU op. Backward: the
+/// activation's derivative from the output, the input- and kernel-gradient passes, and the bias
+/// gradient as a sum over the pixels.
 #[allow(clippy::too_many_arguments)]
 fn run_gpu(op: &'static str, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: DenseActivation, geo: ConvGeometry, shape: [usize; 4], passes: GpuPasses) -> Result<Tensor> {
-    let buffer = conv2d_pass(op, passes.forward, &geo, x, kernel)?;
-    let (x_needs, kernel_needs) = (x.requires_grad(), kernel.requires_grad());
-    let z = record_gpu(op, buffer, &shape, &[x, kernel], move |_| {
+    let fused = match activation {
+        DenseActivation::Elementwise(a) if !a.derivative_needs_input() => a,
+        _ => Activation::Linear,
+    };
+    let buffer = conv2d_pass_fused(op, passes.forward, &geo, x, kernel, bias, fused)?;
+    let inputs = with_bias(x, kernel, bias);
+    let (x_needs, kernel_needs, has_bias) = (x.requires_grad(), kernel.requires_grad(), bias.is_some());
+    let z = record_gpu(op, buffer, &shape, &inputs, move |out| {
         let (x, kernel) = (x.detach(), kernel.detach());
         move |g: &Tensor| {
-            let dx = if x_needs { Some(Tensor::from_gpu(conv2d_pass(op, passes.input_grad, &geo, g, &kernel)?, x.shape())) } else { None };
+            // ReLU, sigmoid and tanh: the derivative reads only the output.
+            let dz = if fused == Activation::Linear { g.clone() } else { super::unary::activation_grad(fused, &out, &out, g)? };
+            let dx = if x_needs { Some(Tensor::from_gpu(conv2d_pass(op, passes.input_grad, &geo, &dz, &kernel)?, x.shape())) } else { None };
             let dk = if kernel_needs {
-                let (a, b) = if passes.kernel_grad_swapped { (g, &x) } else { (&x, g) };
+                let (a, b) = if passes.kernel_grad_swapped { (&dz, &x) } else { (&x, &dz) };
                 Some(Tensor::from_gpu(conv2d_pass(op, ConvPass::BackwardKernel, &geo, a, b)?, kernel.shape()))
             } else {
                 None
             };
-            Ok(vec![dx, dk])
+            let mut grads = vec![dx, dk];
+            if has_bias {
+                grads.push(Some(super::sum(&dz, Some(&[0, 1, 2]), false)?));
+            }
+            Ok(grads)
         }
     });
-    let z = match bias {
-        Some(b) => super::add(&z, b)?,
-        None => z,
-    };
     match activation {
-        DenseActivation::Elementwise(Activation::Linear) => Ok(z),
+        DenseActivation::Elementwise(a) if a == fused || a == Activation::Linear => Ok(z),
         DenseActivation::Elementwise(a) => super::activation(&z, a),
         DenseActivation::Softmax => super::softmax(&z, -1),
     }

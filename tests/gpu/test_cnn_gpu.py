@@ -52,11 +52,26 @@ def test_conv2d_gpu(case):
     gpu_parity(conv_layer(config, bias=False), arrays[:2], what=f"conv2d no bias {case}")
 
 
-@pytest.mark.parametrize("activation", ["linear", "tanh", "elu", "gelu", "softmax"])
+@pytest.mark.parametrize("activation", ["linear", "sigmoid", "tanh", "elu", "gelu", "softmax"])
 def test_conv2d_fused_activation_gpu(activation):
     config = {"rank": 2, "strides": [1, 1], "padding": "same"}
     arrays = [uniform((3, 9, 9, 3), 4), uniform((3, 3, 3, 17), 5), uniform((17,), 6)]
     gpu_parity(conv_layer(config, activation), arrays, what=f"conv2d {activation}")
+
+
+@pytest.mark.parametrize("kind", ["conv", "transpose"])
+@pytest.mark.parametrize("activation,kernels", [("relu", 1), ("linear", 1), ("tanh", 1), ("elu", 2), ("softmax", 2)])
+def test_conv2d_forward_is_one_kernel_with_its_bias_and_activation(kind, activation, kernels):
+    """The bias and ReLU/sigmoid/tanh are applied as the convolution stores its results; other
+    activations take one kernel more (no separate bias pass in either case)."""
+    require_gpu()
+    config = {"rank": 2, "kind": kind, "strides": [1, 1], "padding": "same"}
+    x, k, b = (fn.tensor(a).to("gpu") for a in (uniform((2, 9, 9, 3), 4), uniform((3, 3, 3, 3), 5), uniform((3,), 6)))
+    with fn.no_grad():
+        conv_layer(config, activation)(x, k, b)  # compile the pipelines outside the count
+        before = fn.config.memory_stats()["dispatches"]
+        conv_layer(config, activation)(x, k, b)
+        assert fn.config.memory_stats()["dispatches"] - before == kernels
 
 
 def test_conv2d_channels_first_gpu():

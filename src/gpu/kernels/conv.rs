@@ -2,7 +2,9 @@
 //! the input and the gradient to the kernel, each over every group at once. A transposed
 //! convolution uses the same three passes in swapped roles (see `ops::conv`).
 
+use super::variant::Epilogue;
 use super::{buffer_of, contiguous_gpu, launch, pipeline_entry, raw, reduce_rows, u32_of, RowReduce};
+use crate::cpu::activation::Activation;
 use crate::cpu::conv::ConvGeometry;
 use crate::error::{Error, Result};
 use crate::gpu::buffer::GpuBuffer;
@@ -40,9 +42,19 @@ impl Tile {
 /// The line of conv.wgsl that `Tile::constants` replaces.
 const TILE_LINE: &str = "const TM: u32 = 64u; const TN: u32 = 64u; const RM: u32 = 4u; const RN: u32 = 4u; const KSTEP: u32 = 16u;";
 
-/// conv.wgsl with `tile`'s constants (tests validate every variant).
-pub(crate) fn shader_source(tile_index: usize) -> String {
-    include_str!("../shaders/conv.wgsl").replace(TILE_LINE, &TILES[tile_index].1.constants())
+/// conv.wgsl with `tile`'s constants and an epilogue (`Epilogue::source`; tests validate every
+/// variant).
+pub(crate) fn shader_source(tile_index: usize, epilogue: &str) -> String {
+    include_str!("../shaders/conv.wgsl").replace(TILE_LINE, &TILES[tile_index].1.constants()).replace("{{EPILOGUE}}", epilogue)
+}
+
+/// The parameter word where the epilogue's activation scalars start.
+const EPILOGUE_SCALARS: usize = 24;
+
+/// The identity epilogue's source (every pass but a fused forward).
+#[cfg(test)]
+pub(crate) fn plain_epilogue() -> String {
+    Epilogue::default().source(EPILOGUE_SCALARS)
 }
 
 /// How many tile variants `shader_source` has.
@@ -82,7 +94,21 @@ impl ConvPass {
 /// `Device` when an operand is not on the GPU, a size exceeds what the kernel can index, or the
 /// groups exceed the adapter's grid.
 pub fn conv2d_pass(op: &str, pass: ConvPass, geo: &ConvGeometry, a: &Tensor, b: &Tensor) -> Result<GpuBuffer> {
+    conv2d_pass_fused(op, pass, geo, a, b, None, Activation::Linear)
+}
+
+/// `conv2d_pass` with the layer's bias and activation applied to each result before it is stored
+/// (the forward pass, or the backward-input pass as a transposed convolution's forward).
+///
+/// # Errors
+/// As `conv2d_pass`; `Value` when an epilogue is asked of the kernel-gradient pass.
+pub fn conv2d_pass_fused(op: &str, pass: ConvPass, geo: &ConvGeometry, a: &Tensor, b: &Tensor, bias: Option<&Tensor>, activation: Activation) -> Result<GpuBuffer> {
     let gpu = gpu(op)?;
+    let bias = bias.map(|t| buffer_of(op, &super::contiguous_from_start(op, t)?)).transpose()?;
+    let epilogue = Epilogue { bias: bias.as_deref().map(raw), activation };
+    if pass == ConvPass::BackwardKernel && !epilogue.key().is_empty() {
+        return Err(Error::value(op, "no bias or activation on the kernel-gradient pass", format!("{activation:?}")));
+    }
     let (a, b) = (contiguous_gpu(op, a)?, contiguous_gpu(op, b)?);
     let (sa, sb) = (buffer_of(op, &a)?, buffer_of(op, &b)?);
     let (cg, ng) = (geo.in_c / geo.groups, geo.out_c / geo.groups);
@@ -123,18 +149,21 @@ pub fn conv2d_pass(op: &str, pass: ConvPass, geo: &ConvGeometry, a: &Tensor, b: 
     .into_iter()
     .map(|v| u32_of(op, "a convolution size", v))
     .collect::<Result<Vec<u32>>>()?;
+    params.extend(epilogue.scalars());
     // Every flat index the shader forms must fit in u32 too.
     for bound in [a.numel(), b.numel(), len * splits] {
         u32_of(op, "an element index", bound)?;
     }
     let entry = if reduce { "conv2d_backward_kernel_reduce_f32" } else { pass.entry() };
-    let key = format!("conv/{entry}/{}x{}", tile.rows, tile.cols);
-    let pipeline = pipeline_entry(gpu, &key, entry, || shader_source(tile_index));
+    let key = format!("conv/{entry}/{}x{}{}", tile.rows, tile.cols, epilogue.key());
+    let pipeline = pipeline_entry(gpu, &key, entry, || shader_source(tile_index, &epilogue.source(EPILOGUE_SCALARS)));
+    let mut buffers = vec![raw(&sa), raw(&sb), out.raw()];
+    buffers.extend(epilogue.bindings());
     let mut first = 0;
     while first < tiles_y {
         let count = (tiles_y - first).min(max);
         params[21] = first as u32;
-        launch(gpu, &pipeline, &params, &[raw(&sa), raw(&sb), out.raw()], [tiles_x as u32, count as u32, (geo.groups * splits) as u32]);
+        launch(gpu, &pipeline, &params, &buffers, [tiles_x as u32, count as u32, (geo.groups * splits) as u32]);
         first += count;
     }
     if splits == 1 {

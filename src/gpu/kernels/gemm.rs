@@ -1,7 +1,8 @@
 //! The tiled GEMM kernels (batched, strided operands, strided output), and the fused dense op's
 //! GEMM with a bias and activation applied before each result is stored.
 
-use super::{buffer_of, launch, pipeline, raw, u32_of, variant};
+use super::variant::{self, Epilogue};
+use super::{buffer_of, launch, pipeline, raw, u32_of};
 use crate::error::{Error, Result};
 use crate::gpu::buffer::GpuBuffer;
 use crate::cpu::activation::Activation;
@@ -80,20 +81,6 @@ pub fn gemm_into(op: &str, m: usize, n: usize, k: usize, batches: usize, a: BufV
     gemm_epilogue_into(op, m, n, k, batches, a, b, c, accumulate, Epilogue::default())
 }
 
-/// What the GEMM does to each result before storing it: add `bias[column]`, then apply
-/// `activation` (Linear: nothing).
-#[derive(Clone, Copy)]
-pub struct Epilogue<'a> {
-    pub bias: Option<&'a wgpu::Buffer>,
-    pub activation: Activation,
-}
-
-impl Default for Epilogue<'_> {
-    fn default() -> Self {
-        Epilogue { bias: None, activation: Activation::Linear }
-    }
-}
-
 /// `activation(x @ kernel + bias)` for a `(rows, n_in)` matrix `x` and a `(n_in, n_out)` kernel,
 /// as one GEMM whose epilogue adds the bias and applies the activation: the fused dense op.
 /// `n_in` must be positive (the op composes the empty product from other kernels).
@@ -142,10 +129,7 @@ pub fn gemm_epilogue_into(op: &str, m: usize, n: usize, k: usize, batches: usize
         0,
     ];
     let mut params = params;
-    let activation = (epilogue.activation != Activation::Linear).then(|| crate::gpu::activation::forward(epilogue.activation, "x"));
-    if let Some((_, scalars)) = &activation {
-        params[15..18].copy_from_slice(&[scalars[0].to_bits(), scalars[1].to_bits(), scalars[2].to_bits()]);
-    }
+    params[15..18].copy_from_slice(&epilogue.scalars());
     // Large products take 128x128 tiles (8x8 per thread: twice the arithmetic per value read
     // from workgroup memory); smaller ones 64x64 tiles, so that they still fill the GPU.
     let (tile, kstep, key, source): (usize, u32, _, _) = if m >= LARGE && n >= LARGE {
@@ -158,20 +142,15 @@ pub fn gemm_epilogue_into(op: &str, m: usize, n: usize, k: usize, batches: usize
     let b_vec = variant::vec_axis(k, n, batches, b.offset, b.row_stride, b.col_stride, b.batch_stride);
     // f16 tiles only where the adapter has shader-f16 and the user allowed reduced precision.
     let f16 = variant::f16_tiles(gpu);
-    let epilogue_key = match (epilogue.bias.is_some(), epilogue.activation) {
-        (false, Activation::Linear) => String::new(),
-        (bias, act) => format!("/epilogue:{bias}:{}", crate::gpu::activation::key(act)),
-    };
-    let pipeline = pipeline(gpu, &format!("{}/{a_vec:?}:{b_vec:?}{epilogue_key}", variant::key(key, "f16", f16)), || {
-        let epilogue = variant::epilogue_source(epilogue.bias.is_some(), activation.as_ref().map(|(e, _)| e.as_str()));
-        variant::gemm_source(source, f16, &epilogue, tile as u32, kstep, a_vec, b_vec)
+    let pipeline = pipeline(gpu, &format!("{}/{a_vec:?}:{b_vec:?}{}", variant::key(key, "f16", f16), epilogue.key()), || {
+        variant::gemm_source(source, f16, &epilogue.source(15), tile as u32, kstep, a_vec, b_vec)
     });
     let max = gpu.max_groups() as usize;
     if batches > max || m.div_ceil(tile) > max || n.div_ceil(tile) > max {
         return Err(Error::Device { op: op.to_string(), expected: format!("at most {max} tiles per grid axis"), got: format!("({batches}, {m}, {n})") });
     }
     let mut buffers = vec![a.buffer, b.buffer, c.buffer];
-    buffers.extend(epilogue.bias);
+    buffers.extend(epilogue.bindings());
     launch(gpu, &pipeline, &params, &buffers, [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, batches as u32]);
     Ok(())
 }

@@ -17,9 +17,9 @@ mod spatial;
 pub(crate) mod variant;
 
 pub use concat::concatenate_into;
-pub use conv::{conv2d_pass, ConvPass};
+pub use conv::{conv2d_pass, conv2d_pass_fused, ConvPass};
 #[cfg(test)]
-pub(crate) use conv::{shader_source as conv_shader_source, TILE_VARIANTS as CONV_TILE_VARIANTS};
+pub(crate) use conv::{plain_epilogue as conv_plain_epilogue, shader_source as conv_shader_source, TILE_VARIANTS as CONV_TILE_VARIANTS};
 pub use elementwise::{elementwise, scatter_into_view};
 pub use embedding::{embedding_backward, embedding_gather};
 pub use gemm::{dense, gemm, MatView};

@@ -8,6 +8,7 @@
 //!   `{{EPILOGUE}}` what happens to each result before it is stored (the fused dense op's bias
 //!   and activation).
 
+use crate::cpu::activation::Activation;
 use crate::gpu::context::{Gpu, ShaderFeatures};
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -185,10 +186,50 @@ pub(crate) fn vec_axis(rows: usize, cols: usize, batches: usize, offset: usize, 
     }
 }
 
-/// The GEMM epilogue `fn epilogue(v, col)`: `activation(v + bias[col])` (the bias from binding 4
-/// when `bias`; `activation` a WGSL expression in `x` and the scalars s0..s2 from params 15-17),
-/// or the identity. The math helpers (`sigm`, `tanh_`, ...) come with an activation.
-pub(crate) fn epilogue_source(bias: bool, activation: Option<&str>) -> String {
+/// What a GEMM or convolution does to each result before storing it: add `bias[channel]`, then
+/// apply `activation` (Linear: nothing). The fused dense and convolution ops use it.
+#[derive(Clone, Copy)]
+pub struct Epilogue<'a> {
+    pub bias: Option<&'a wgpu::Buffer>,
+    pub activation: Activation,
+}
+
+impl Default for Epilogue<'_> {
+    fn default() -> Self {
+        Epilogue { bias: None, activation: Activation::Linear }
+    }
+}
+
+impl Epilogue<'_> {
+    /// The pipeline-key suffix of this epilogue ("" for the identity).
+    pub(crate) fn key(&self) -> String {
+        match (self.bias.is_some(), self.activation) {
+            (false, Activation::Linear) => String::new(),
+            (bias, act) => format!("/epilogue:{bias}:{}", crate::gpu::activation::key(act)),
+        }
+    }
+
+    /// The activation's scalars s0..s2 as parameter words.
+    pub(crate) fn scalars(&self) -> [u32; 3] {
+        let (_, s) = crate::gpu::activation::forward(self.activation, "x");
+        [s[0].to_bits(), s[1].to_bits(), s[2].to_bits()]
+    }
+
+    /// `fn epilogue(v, col)`: `activation(v + bias[col])` (the bias from binding 4; the scalars
+    /// s0..s2 from params `scalars`, `scalars + 1`, `scalars + 2`), or the identity. The math
+    /// helpers (`sigm`, `tanh_`, ...) come with an activation.
+    pub(crate) fn source(&self, scalars: usize) -> String {
+        let activation = (self.activation != Activation::Linear).then(|| crate::gpu::activation::forward(self.activation, "x").0);
+        epilogue_source(self.bias.is_some(), activation.as_deref(), scalars)
+    }
+
+    /// The buffers the epilogue binds after the kernel's own (the bias, at binding 4).
+    pub(crate) fn bindings(&self) -> Option<&wgpu::Buffer> {
+        self.bias
+    }
+}
+
+fn epilogue_source(bias: bool, activation: Option<&str>, scalars: usize) -> String {
     if !bias && activation.is_none() {
         return "fn epilogue(v: f32, col: u32) -> f32 { return v; }\n".to_string();
     }
@@ -201,7 +242,10 @@ pub(crate) fn epilogue_source(bias: bool, activation: Option<&str>) -> String {
     }
     let x = if bias { "v + bias[col]" } else { "v" };
     out.push_str(&format!(
-        "fn epilogue(v: f32, col: u32) -> f32 {{\n    let s0 = bitcast<f32>(p[15]);\n    let s1 = bitcast<f32>(p[16]);\n    let s2 = bitcast<f32>(p[17]);\n    let x = {x};\n    return {};\n}}\n",
+        "fn epilogue(v: f32, col: u32) -> f32 {{\n    let s0 = bitcast<f32>(p[{}]);\n    let s1 = bitcast<f32>(p[{}]);\n    let s2 = bitcast<f32>(p[{}]);\n    let x = {x};\n    return {};\n}}\n",
+        scalars,
+        scalars + 1,
+        scalars + 2,
         activation.unwrap_or("x")
     ));
     out
@@ -239,7 +283,7 @@ pub(crate) mod tests {
             }
         }
         let (gelu, _) = crate::gpu::activation::forward(crate::cpu::activation::Activation::Gelu { approximate: false }, "x");
-        let epilogues = [super::epilogue_source(false, None), super::epilogue_source(true, None), super::epilogue_source(true, Some(&gelu)), super::epilogue_source(false, Some("tanh_(x)"))];
+        let epilogues = [super::epilogue_source(false, None, 15), super::epilogue_source(true, None, 15), super::epilogue_source(true, Some(&gelu), 15), super::epilogue_source(false, Some("tanh_(x)"), 15)];
         use super::VecAxis::{Cols, Rows, Scalar};
         for (name, source, tile, kstep) in [("gemm", include_str!("../shaders/gemm.wgsl"), 64, 16), ("gemm_large", include_str!("../shaders/gemm_large.wgsl"), 128, 8)] {
             for f16 in [false, true] {

@@ -23,7 +23,7 @@
 // Params (u32): 0 batch, 1 in_h, 2 in_w, 3 in_c, 4 kernel_h, 5 kernel_w, 6 out_c, 7 groups,
 // 8 stride_h, 9 stride_w, 10 dilation_h, 11 dilation_w, 12 pad_top, 13 pad_left, 14 out_h,
 // 15 out_w, 16 M, 17 N, 18 K, 19 a offset, 20 b offset, 21 first row tile, 22 splits,
-// 23 K per split.
+// 23 K per split, 24-26 the epilogue's activation scalars (f32 bits).
 // @workgroup_size(256): a TM x TN output tile per workgroup, RM x RN per thread, K in steps of
 // KSTEP through workgroup memory (as gemm.wgsl). The tile is chosen by the caller for N, which
 // is small for depthwise and narrow groups: the line `const TM ...` below is replaced by one of
@@ -108,11 +108,16 @@ fn load_b(which: u32, k: u32, col: u32, g: u32) -> f32 {
     return b[p[20] + k * p[6] + g * ng + col];
 }
 
+// fn epilogue(v: f32, channel: u32) -> f32, applied to the forward pass's results (and to a
+// transposed convolution's, which is the backward-input pass): the identity, or the layer's bias
+// (binding 4) and activation, scalars from p[24..27] (kernels/variant.rs `epilogue_source`).
+{{EPILOGUE}}
+
 fn store(which: u32, row: u32, col: u32, g: u32, split: u32, v: f32) {
     if (which == FORWARD) {
-        out[row * p[6] + g * group_out() + col] = v;
+        out[row * p[6] + g * group_out() + col] = epilogue(v, g * group_out() + col);
     } else if (which == BACKWARD_INPUT) {
-        out[row * p[3] + g * group_in() + col] = v;
+        out[row * p[3] + g * group_in() + col] = epilogue(v, g * group_in() + col);
     } else {
         out[(row * p[6] + g * group_out() + col) * p[22] + split] = v;
     }
