@@ -205,7 +205,9 @@ impl PyModel {
     fn __call__(&self, py: Python<'_>, x: &Bound<'_, PyAny>, training: bool, seed: u64) -> PyResult<PyTensor> {
         let x = to_tensor(x, "model")?;
         Ok(PyTensor::wrap(detached(py, || {
-            let x = x.to_device(self.sequential.device())?;
+            // A host input stays there when the first layer reads it on the host anyway.
+            let keep = x.device() == crate::tensor::Device::Cpu && self.sequential.input_device() == crate::tensor::Device::Cpu;
+            let x = if keep { x } else { x.to_device(self.sequential.device())? };
             self.sequential.forward(&x, &mut ForwardContext::new(training, &mut Rng::new(seed)))
         })?))
     }

@@ -32,6 +32,16 @@ impl Sequential {
         *self.device.lock()
     }
 
+    /// Where the inputs of a batch go: the model's device, or the host when the first layer
+    /// reads its input there anyway (an Embedding's indices), which saves a GPU model a
+    /// read-back per step.
+    pub fn input_device(&self) -> Device {
+        match self.layers.first() {
+            Some(first) if first.reads_input_on_host() => Device::Cpu,
+            _ => self.device(),
+        }
+    }
+
     pub fn forward(&self, x: &Tensor, ctx: &mut ForwardContext<'_>) -> Result<Tensor> {
         let (y, _mask) = super::layers::run_chain(&self.layers, x, ctx)?;
         Ok(y)
@@ -135,11 +145,13 @@ impl<'a> Dataset<'a> {
         Ok(Dataset { x, x_row: x_shape[1..].to_vec(), y, y_row: y_shape[1..].to_vec(), weights, n })
     }
 
-    /// The samples at `indices`, as tensors on `device`.
-    fn batch(&self, indices: &[usize], device: Device) -> Result<(Tensor, Tensor, Option<Tensor>)> {
+    /// The samples at `indices`: the inputs where `model` takes them, the targets and weights on
+    /// its device.
+    fn batch(&self, indices: &[usize], model: &Sequential) -> Result<(Tensor, Tensor, Option<Tensor>)> {
+        let device = model.device();
         let xr: usize = self.x_row.iter().product();
         let yr: usize = self.y_row.iter().product();
-        let x = Tensor::from_vec_on(gather(self.x, xr, indices), &with_batch(indices.len(), &self.x_row), device)?;
+        let x = Tensor::from_vec_on(gather(self.x, xr, indices), &with_batch(indices.len(), &self.x_row), model.input_device())?;
         let y = Tensor::from_vec_on(gather(self.y, yr, indices), &with_batch(indices.len(), &self.y_row), device)?;
         let w = match self.weights {
             Some(w) => Some(Tensor::from_vec_on(indices.iter().map(|&i| w[i]).collect(), &[indices.len()], device)?),
@@ -384,7 +396,7 @@ impl Compiled {
         let mut pending: Vec<Pending> = Vec::new();
         for (i, indices) in order.chunks(batch_size.max(1)).enumerate() {
             let picked = if shard { self.data_parallel.as_ref().map_or(indices, |dp| dp.shard(indices)) } else { indices };
-            let (x, y, w) = data.batch(picked, model.device())?;
+            let (x, y, w) = data.batch(picked, model)?;
             let last = i + 1 == steps;
             match step(self, &x, &y, w.as_ref(), rng)? {
                 Step::Read(value) => loss.update(value as f64, indices.len() as f64),
@@ -409,7 +421,7 @@ impl Compiled {
     pub fn single_batch(&mut self, model: &Sequential, data: &Dataset<'_>, train: bool, rng: &mut Rng) -> Result<Logs> {
         self.reset_metrics();
         let indices: Vec<usize> = (0..data.n).collect();
-        let (x, y, w) = data.batch(&indices, model.device())?;
+        let (x, y, w) = data.batch(&indices, model)?;
         let value = if train { self.train_step(model, &x, &y, w.as_ref(), rng)? } else { self.test_step(model, &x, &y, w.as_ref(), rng)? };
         let mut loss = MeanTracker::default();
         loss.update(value as f64, 1.0);
@@ -437,7 +449,7 @@ pub fn predict(model: &Sequential, x: &[f32], x_shape: &[usize], batch_size: usi
     for step in 0..steps {
         let start = step * batch_size;
         let end = (start + batch_size).min(n);
-        let xb = Tensor::from_vec_on(x[start * row..end * row].to_vec(), &with_batch(end - start, &x_shape[1..]), model.device())?;
+        let xb = Tensor::from_vec_on(x[start * row..end * row].to_vec(), &with_batch(end - start, &x_shape[1..]), model.input_device())?;
         let y = model.forward(&xb, &mut ForwardContext::new(false, rng))?;
         out_row.get_or_insert_with(|| y.shape()[1..].to_vec());
         pending.push(y);

@@ -340,6 +340,36 @@ def test_embedding_layer_trains_on_gpu_like_cpu():
         assert_close(g, c, BALANCED, f"weight {i} after training")
 
 
+@pytest.mark.parametrize("mask_zero", [False, True])
+def test_an_embedding_model_epoch_is_few_submits_not_one_per_step(mask_zero):
+    """An Embedding first layer gets its batches on the host (it checks the indices there), so the
+    GPU is not waited on every step to read them back."""
+    require_gpu()
+    rng = np.random.default_rng(3)
+    x = rng.integers(0 if mask_zero else 1, 20, size=(256, 6)).astype(np.float32)
+    y = rng.integers(0, 2, size=256)
+    model = fn.Sequential([fn.Input((6,)), fn.layers.Embedding(20, 8, mask_zero=mask_zero), fn.layers.LSTM(5),
+                           fn.layers.Dense(2, activation="softmax")], device="gpu")
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    before = fn.config.memory_stats()["submits"]
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # 32 steps
+    assert fn.config.memory_stats()["submits"] - before <= 4
+    assert model.predict(x[:3], verbose=0).shape == (3, 2)
+    assert model(x[:3]).device == "gpu"
+
+
+def test_a_bad_index_in_a_gpu_embedding_models_batch_is_a_clear_error():
+    require_gpu()
+    model = fn.Sequential([fn.Input((3,)), fn.layers.Embedding(5, 2), fn.layers.Flatten(), fn.layers.Dense(1)], device="gpu")
+    model.compile("sgd", "mse")
+    x = np.array([[0, 1, 2], [3, 4, 5]], np.float32)
+    with pytest.raises(ValueError, match=r"embedding.*\[0, 5\).*5"):
+        model.fit(x, np.zeros((2, 1), np.float32), verbose=0)
+    with pytest.raises(ValueError, match=r"embedding.*\[0, 5\)"):
+        model.predict(x, verbose=0)
+
+
 def new_fallbacks(before):
     after = fn.config.cpu_fallbacks()
     return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}

@@ -30,6 +30,11 @@ impl Layer for Embedding {
         Ok(y)
     }
 
+    /// The indices are checked (and the mask made) on the host.
+    fn reads_input_on_host(&self) -> bool {
+        true
+    }
+
     fn compute_mask(&self, x: &Tensor, _mask: Option<&Tensor>) -> Result<Option<Tensor>> {
         if !self.mask_zero {
             return Ok(None);

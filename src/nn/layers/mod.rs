@@ -107,6 +107,13 @@ pub trait Layer: Send + Sync {
         Vec::new()
     }
 
+    /// Whether the layer reads its input's values on the host first (Embedding checks its indices
+    /// and makes its mask there): as a model's first layer, it then gets its batches on the host,
+    /// so that a GPU model does not wait to read them back each step.
+    fn reads_input_on_host(&self) -> bool {
+        false
+    }
+
     /// The layer as a convolution, for the inference fusion of a convolution with the max
     /// pooling after it (`run_chain`).
     fn as_conv(&self) -> Option<&Conv> {
