@@ -1,6 +1,7 @@
-//! One command encoder that every GPU op records into. Nothing is submitted until something must
-//! be read back (a loss value, predictions, `.numpy()`) or the encoder grows long, so a training
-//! step becomes one command buffer and one submit.
+//! One command encoder that every GPU op records into, consecutive dispatches in one compute
+//! pass. Nothing is submitted until something must be read back (a loss value, predictions,
+//! `.numpy()`) or the encoder grows long, so a training step becomes one command buffer and one
+//! submit.
 
 use super::context::Gpu;
 use crate::error::{Error, Result};
@@ -16,6 +17,9 @@ const ARENA_BYTES: usize = 1 << 20;
 
 #[derive(Default)]
 pub(crate) struct Recorder {
+    /// The compute pass consecutive dispatches share (declared first: it must end before the
+    /// encoder goes). Ended by a copy, which cannot be recorded inside a pass, and by a submit.
+    pass: Option<wgpu::ComputePass<'static>>,
     encoder: Option<wgpu::CommandEncoder>,
     pending: usize,
     /// Submits so far (tests check that a training step is one).
@@ -29,8 +33,19 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
+    /// The encoder, with no pass open (copies and submits need it so).
     fn encoder(&mut self, gpu: &Gpu) -> &mut wgpu::CommandEncoder {
+        self.pass = None;
         self.encoder.get_or_insert_with(|| gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ferronet step") }))
+    }
+
+    /// The open compute pass, begun on the encoder if none is.
+    fn pass(&mut self, gpu: &Gpu) -> &mut wgpu::ComputePass<'static> {
+        if self.pass.is_none() {
+            let pass = self.encoder(gpu).begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None }).forget_lifetime();
+            self.pass = Some(pass);
+        }
+        self.pass.as_mut().expect("just begun")
     }
 
     /// Record a copy of `values` into `dst`, ordered after everything recorded before.
@@ -73,7 +88,7 @@ impl Recorder {
         let layout = pipeline.get_bind_group_layout(0);
         let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &layout, entries: &entries });
         {
-            let mut pass = self.encoder(gpu).begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+            let pass = self.pass(gpu);
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
@@ -96,6 +111,7 @@ impl Recorder {
             gpu.queue.write_buffer(arena, 0, &self.params);
             self.params.clear();
         }
+        self.pass = None;
         if let Some(encoder) = self.encoder.take() {
             gpu.queue.submit([encoder.finish()]);
             self.pending = 0;
