@@ -17,6 +17,8 @@ Workloads (issue 7):
 - W4-GPU: LSTM(128) and GRU(128) over 64 steps of 32 features, batch 64, then Dense(10): training
   samples/s (PyTorch: cuDNN).
 - W5-GPU: the tiny MLP (64-32-10, batch 32, Adam) training steps/s.
+- dispatch: the cost of one small op (2,000 dependent adds on 64 values, then a wait), us per op,
+  and the host time of recording one (PyTorch: the launch). What bounds W5.
 Timing: ferronet runs are timed around `fit` (which reads its losses back at the epoch's end) or
 around an op followed by `ferronet.config.synchronize()`; PyTorch around the loop followed by
 `torch.cuda.synchronize()`. Each figure is the median of the timed repeats after warm-ups.
@@ -212,12 +214,48 @@ def w5(args, torch):
     row("W5-GPU tiny mlp train", f"vs {label}", ours, peer, "steps/s")
 
 
+def dispatch(args, torch):
+    ops = 2000 if not args.quick else 500
+    x = fn.tensor(np.ones(64, np.float32)).to("gpu")
+
+    def ours():
+        y = x
+        for _ in range(ops):
+            y = y + x
+        fn.config.synchronize()
+
+    with fn.no_grad():
+        total = median_time(ours, args.warmup, args.repeat) / ops * 1e6
+        fn.config.synchronize()
+        t = time.thread_time()
+        y = x
+        for _ in range(ops):
+            y = y + x
+        host = (time.thread_time() - t) / ops * 1e6
+        fn.config.synchronize()
+    peer, label = None, "PyTorch CUDA"
+    if torch is not None:
+        tx = torch.ones(64, device="cuda")
+
+        def theirs():
+            y = tx
+            for _ in range(ops):
+                y = y + tx
+            torch.cuda.synchronize()
+
+        peer = median_time(theirs, args.warmup, args.repeat) / ops * 1e6
+    else:
+        label = "no CUDA peer"
+    row("dispatch small op", f"record + run vs {label}", total, peer, "us/op", higher_is_better=False)
+    row("dispatch small op", "host time to record", host, None, "us/op")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--gemm", default=None, help="comma-separated GEMM sizes (default 1024,2048; quick: 256)")
     p.add_argument("--w3-batches", default="128", help="comma-separated W3 batch sizes")
-    p.add_argument("--only", default="w1,w3,w4,w5", help="comma-separated workloads")
+    p.add_argument("--only", default="w1,w3,w4,w5,dispatch", help="comma-separated workloads")
     args = p.parse_args()
     args.warmup, args.repeat = (1, 2) if args.quick else (2, 5)
     info = fn.config.gpu_info()
@@ -240,6 +278,8 @@ def main():
             w4(cell, args, torch)
     if "w5" in only:
         w5(args, torch)
+    if "dispatch" in only:
+        dispatch(args, torch)
     fallbacks = fn.config.cpu_fallbacks()
     print(f"# ops that ran on the CPU for GPU tensors: {fallbacks or 'none'}", flush=True)
     return 0
