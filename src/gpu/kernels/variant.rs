@@ -100,74 +100,69 @@ pub(crate) fn gemm_source(source: &str, f16: bool, epilogue: &str, tile: u32, ks
 /// wholly inside or outside the matrix: the caller picks a vec4 axis only when its length is a
 /// multiple of 4 and every vec4 starts at a multiple of 4 (`vec_axis`).
 fn loads_source(tm: u32, ks: u32, a: VecAxis, b: VecAxis) -> String {
-    let (kq_n, mq_n) = (ks / 4, tm / 4);
-    let a_part = match a {
-        VecAxis::Scalar => format!(
-            "    for (var e = 0u; e < 4u; e++) {{
-        let idx = li + e * 256u;
-        let ar = idx / {ks}u;
-        let ak = idx % {ks}u;
-        var v = 0.0;
-        if (row0 + ar < M && k0 + ak < K) {{ v = a[a_base + (row0 + ar) * p[4] + (k0 + ak) * p[5]]; }}
-        a_tile[ak * {tm}u + ar] = {{{{TILE}}}}(v);
-    }}
-"
-        ),
-        VecAxis::Cols => format!(
-            "    {{
-        let ar = li / {kq_n}u;
-        let kq = (li % {kq_n}u) * 4u;
-        var v = vec4<f32>(0.0);
-        if (row0 + ar < M && k0 + kq < K) {{ v = a[(a_base + (row0 + ar) * p[4] + k0 + kq) / 4u]; }}
-        for (var j = 0u; j < 4u; j++) {{ a_tile[(kq + j) * {tm}u + ar] = {{{{TILE}}}}(v[j]); }}
-    }}
-"
-        ),
-        VecAxis::Rows => format!(
-            "    {{
-        let ak = li / {mq_n}u;
-        let mq = (li % {mq_n}u) * 4u;
-        var v = vec4<f32>(0.0);
-        if (row0 + mq < M && k0 + ak < K) {{ v = a[(a_base + row0 + mq + (k0 + ak) * p[5]) / 4u]; }}
-        for (var j = 0u; j < 4u; j++) {{ a_tile[ak * {tm}u + mq + j] = {{{{TILE}}}}(v[j]); }}
-    }}
-"
-        ),
-    };
-    let b_part = match b {
-        VecAxis::Scalar => format!(
-            "    for (var e = 0u; e < 4u; e++) {{
-        let idx = li + e * 256u;
-        let bk = idx / {tm}u;
-        let bc = idx % {tm}u;
-        var v = 0.0;
-        if (k0 + bk < K && col0 + bc < N) {{ v = b[b_base + (k0 + bk) * p[8] + (col0 + bc) * p[9]]; }}
-        b_tile[bk * {tm}u + bc] = {{{{TILE}}}}(v);
-    }}
-"
-        ),
-        VecAxis::Cols => format!(
-            "    {{
-        let bk = li / {mq_n}u;
-        let nq = (li % {mq_n}u) * 4u;
-        var v = vec4<f32>(0.0);
-        if (k0 + bk < K && col0 + nq < N) {{ v = b[(b_base + (k0 + bk) * p[8] + col0 + nq) / 4u]; }}
-        for (var j = 0u; j < 4u; j++) {{ b_tile[bk * {tm}u + nq + j] = {{{{TILE}}}}(v[j]); }}
-    }}
-"
-        ),
-        VecAxis::Rows => format!(
-            "    {{
-        let bc = li / {kq_n}u;
-        let kq = (li % {kq_n}u) * 4u;
-        var v = vec4<f32>(0.0);
-        if (k0 + kq < K && col0 + bc < N) {{ v = b[(b_base + k0 + kq + (col0 + bc) * p[9]) / 4u]; }}
-        for (var j = 0u; j < 4u; j++) {{ b_tile[(kq + j) * {tm}u + bc] = {{{{TILE}}}}(v[j]); }}
-    }}
-"
-        ),
-    };
-    format!("fn load_tiles(k0: u32, row0: u32, col0: u32, a_base: u32, b_base: u32, li: u32, M: u32, N: u32, K: u32) {{\n{a_part}{b_part}}}\n")
+    let a_part = TileLoad { src: "a", base: "a_base", row0: "row0", rows: "M", col0: "k0", cols: "K", row_stride: 4, col_stride: 5, tile_rows: tm, tile_cols: ks, k_major: false };
+    let b_part = TileLoad { src: "b", base: "b_base", row0: "k0", rows: "K", col0: "col0", cols: "N", row_stride: 8, col_stride: 9, tile_rows: ks, tile_cols: tm, k_major: true };
+    format!(
+        "fn load_tiles(k0: u32, row0: u32, col0: u32, a_base: u32, b_base: u32, li: u32, M: u32, N: u32, K: u32) {{\n{}{}}}\n",
+        a_part.source(a, tm),
+        b_part.source(b, tm)
+    )
+}
+
+/// How one operand's tile is loaded: the operand `src` read from `base` through the strides in
+/// params `row_stride` / `col_stride`, its tile's origin (`row0`, `col0`) and bounds (`rows`,
+/// `cols`) as WGSL names, the tile's extent, and where element (r, c) goes in workgroup memory:
+/// `{src}_tile`, k-major, i.e. `c * tm + r` for A (rows m, columns k) and `r * tm + c` for B
+/// (rows k, columns n).
+struct TileLoad {
+    src: &'static str,
+    base: &'static str,
+    row0: &'static str,
+    rows: &'static str,
+    col0: &'static str,
+    cols: &'static str,
+    row_stride: u32,
+    col_stride: u32,
+    tile_rows: u32,
+    tile_cols: u32,
+    /// B's layout: the tile's rows (k) are its major axis.
+    k_major: bool,
+}
+
+impl TileLoad {
+    fn slot(&self, r: &str, c: &str, tm: u32) -> String {
+        if self.k_major {
+            format!("{}_tile[({r}) * {tm}u + {c}]", self.src)
+        } else {
+            format!("{}_tile[({c}) * {tm}u + {r}]", self.src)
+        }
+    }
+
+    fn source(&self, axis: VecAxis, tm: u32) -> String {
+        let TileLoad { src, base, row0, rows, col0, cols, row_stride: rs, col_stride: cs, tile_rows, tile_cols, .. } = *self;
+        let inside = format!("{row0} + r < {rows} && {col0} + c < {cols}");
+        let (setup, read, store) = match axis {
+            VecAxis::Scalar => {
+                return format!(
+                    "    for (var e = 0u; e < 4u; e++) {{\n        let idx = li + e * 256u;\n        let r = idx / {tile_cols}u;\n        let c = idx % {tile_cols}u;\n        var v = 0.0;\n        if ({inside}) {{ v = {src}[{base} + ({row0} + r) * p[{rs}] + ({col0} + c) * p[{cs}]]; }}\n        {} = {{{{TILE}}}}(v);\n    }}\n",
+                    self.slot("r", "c", tm)
+                );
+            }
+            VecAxis::Cols => (
+                format!("let r = li / {}u;\n        let c = (li % {}u) * 4u;", tile_cols / 4, tile_cols / 4),
+                format!("({base} + ({row0} + r) * p[{rs}] + {col0} + c) / 4u"),
+                self.slot("r", "c + j", tm),
+            ),
+            VecAxis::Rows => (
+                format!("let c = li / {}u;\n        let r = (li % {}u) * 4u;", tile_rows / 4, tile_rows / 4),
+                format!("({base} + {row0} + r + ({col0} + c) * p[{cs}]) / 4u"),
+                self.slot("r + j", "c", tm),
+            ),
+        };
+        format!(
+            "    {{\n        {setup}\n        var v = vec4<f32>(0.0);\n        if ({inside}) {{ v = {src}[{read}]; }}\n        for (var j = 0u; j < 4u; j++) {{ {store} = {{{{TILE}}}}(v[j]); }}\n    }}\n"
+        )
+    }
 }
 
 /// The axis a `(rows, cols)` operand (per batch) can be read along in vec4s: the one with stride
