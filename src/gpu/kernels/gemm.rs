@@ -12,6 +12,8 @@ use super::fill_buffer;
 
 /// Rows and columns from which the 128x128-tile kernel is used.
 const LARGE: usize = 256;
+/// The parameter word where the epilogue's activation scalars start (after the 15 of the GEMM).
+const EPILOGUE_SCALARS: usize = 15;
 
 /// A matrix operand: a tensor read as `(rows, cols)` (per batch) through its layout's strides.
 pub struct MatView<'a> {
@@ -108,7 +110,7 @@ pub fn gemm_epilogue_into(op: &str, m: usize, n: usize, k: usize, batches: usize
     if c.col_stride != 1 {
         return Err(Error::value(op, "a GEMM output with unit column stride", c.col_stride.to_string()));
     }
-    let params = [
+    let mut params = [
         u32_of(op, "rows", m)?,
         u32_of(op, "columns", n)?,
         u32_of(op, "the inner size", k)?,
@@ -128,8 +130,7 @@ pub fn gemm_epilogue_into(op: &str, m: usize, n: usize, k: usize, batches: usize
         0,
         0,
     ];
-    let mut params = params;
-    params[15..18].copy_from_slice(&epilogue.scalars());
+    params[EPILOGUE_SCALARS..EPILOGUE_SCALARS + 3].copy_from_slice(&epilogue.scalars());
     // Large products take 128x128 tiles (8x8 per thread: twice the arithmetic per value read
     // from workgroup memory); smaller ones 64x64 tiles, so that they still fill the GPU.
     let (tile, kstep, key, source): (usize, u32, _, _) = if m >= LARGE && n >= LARGE {
@@ -143,7 +144,7 @@ pub fn gemm_epilogue_into(op: &str, m: usize, n: usize, k: usize, batches: usize
     // f16 tiles only where the adapter has shader-f16 and the user allowed reduced precision.
     let f16 = variant::f16_tiles(gpu);
     let pipeline = pipeline(gpu, &format!("{}/{a_vec:?}:{b_vec:?}{}", variant::key(key, "f16", f16), epilogue.key()), || {
-        variant::gemm_source(source, f16, &epilogue.source(15), tile as u32, kstep, a_vec, b_vec)
+        variant::gemm_source(source, f16, &epilogue.source(EPILOGUE_SCALARS), tile as u32, kstep, a_vec, b_vec)
     });
     let max = gpu.max_groups() as usize;
     if batches > max || m.div_ceil(tile) > max || n.div_ceil(tile) > max {
