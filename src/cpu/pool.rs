@@ -256,11 +256,13 @@ mod avx2 {
             let mut best = _mm256_set1_ps(f32::NEG_INFINITY);
             // NaN lanes seen, kept apart so the max chain stays one instruction per value.
             let mut nan = _mm256_setzero_ps();
-            for i in w.cells() {
-                let v = _mm256_loadu_ps(x.add(i + ch));
-                // max(v, best) is best on a tie (the first maximum stays) and when v is NaN.
-                best = _mm256_max_ps(v, best);
-                nan = _mm256_or_ps(nan, _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
+            for iy in w.y0..w.y1 {
+                for ix in w.x0..w.x1 {
+                    let v = _mm256_loadu_ps(x.add(iy * w.row + ix * c + ch));
+                    // max(v, best) is best on a tie (the first maximum stays) and when v is NaN.
+                    best = _mm256_max_ps(v, best);
+                    nan = _mm256_or_ps(nan, _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
+                }
             }
             // A lane that saw a NaN is NaN (all bits set).
             _mm256_storeu_ps(dst.as_mut_ptr().add(ch), _mm256_or_ps(best, nan));
@@ -290,10 +292,13 @@ mod avx2 {
                 gv = _mm256_and_ps(gv, _mm256_cmp_ps::<_CMP_GT_OQ>(bv, _mm256_setzero_ps()));
             }
             let mut left = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
-            for i in w.cells() {
-                let hit = _mm256_and_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(_mm256_loadu_ps(x.add(i + ch)), bv), left);
-                _mm256_storeu_ps(dx.add(i + ch), _mm256_and_ps(hit, gv));
-                left = _mm256_andnot_ps(hit, left);
+            for iy in w.y0..w.y1 {
+                for ix in w.x0..w.x1 {
+                    let i = iy * w.row + ix * c + ch;
+                    let hit = _mm256_and_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(_mm256_loadu_ps(x.add(i)), bv), left);
+                    _mm256_storeu_ps(dx.add(i), _mm256_and_ps(hit, gv));
+                    left = _mm256_andnot_ps(hit, left);
+                }
             }
         }
         if full < c {

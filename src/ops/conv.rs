@@ -281,7 +281,15 @@ pub fn conv2d_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec:
 /// (`cpu::pool::max_pool_backward` with `relu`) before the convolution's gradients. The values
 /// and gradients are those of the two ops; what goes is a pass over the convolution's output and
 /// its gradient (the largest tensors of an image model) and their allocations.
+///
+/// The convolution's output is computed only over the rows and columns the pooling windows read
+/// (`pooled_extent`): a 'valid' 2x2 pooling of an odd-sized output leaves out the last row and
+/// column, whose gradient is zero, so all three convolution passes skip them (W3's second
+/// convolution: 100 of its 121 pixels per image).
 fn run_max_pooled(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Activation, geo: ConvGeometry, pool_geo: PoolGeometry) -> Result<Tensor> {
+    let (out_h, out_w) = pooled_extent(&pool_geo);
+    let geo = ConvGeometry { out_h, out_w, ..geo };
+    let pool_geo = PoolGeometry { in_h: out_h, in_w: out_w, ..pool_geo };
     let (rows, width) = (geo.batch * geo.out_h * geo.out_w, geo.out_c);
     let (y, _) = forward_values(&geo, x, kernel, bias, DenseActivation::Elementwise(activation), &CONV, false, rows, width);
     let pooled = max_pool(&pool_geo, &y);
@@ -294,6 +302,16 @@ fn run_max_pooled(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation
             operand_grads(&geo, &CONV, &x, &kernel, &dz, needs, has_bias, rows, width)
         }
     }))
+}
+
+/// The rows and columns `[0, h) x [0, w)` of the pooled input that hold every window (windows
+/// are clipped to the input, so none reads past the last one's end).
+fn pooled_extent(pool: &PoolGeometry) -> (usize, usize) {
+    if pool.out_h == 0 || pool.out_w == 0 {
+        return (0, 0);
+    }
+    let (_, rows, _, cols) = pool.window(pool.out_h - 1, pool.out_w - 1);
+    (rows, cols)
 }
 
 /// Keras's output length of a transposed convolution along one axis.
