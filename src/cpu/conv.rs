@@ -20,7 +20,7 @@ const PART_VALUES: usize = 1 << 17;
 const MIN_PARTS: usize = 16;
 /// The kernel gradient by images sums this many partial gradients (fixed, so the result does
 /// not depend on the thread count), each the sum over a fixed run of parts.
-const KERNEL_PARTIALS: usize = 8;
+pub(crate) const KERNEL_PARTIALS: usize = 8;
 /// Largest kernel (values) whose gradient runs by images: the partials stay under 16 MiB.
 const MAX_KERNEL_BY_IMAGES: usize = (1 << 22) / KERNEL_PARTIALS;
 
@@ -53,7 +53,7 @@ impl ConvGeometry {
         self.out_c / self.groups
     }
     /// Rows of one group's GEMM operand: kh * kw * cin/groups.
-    fn patch_len(&self) -> usize {
+    pub(crate) fn patch_len(&self) -> usize {
         self.kernel_h * self.kernel_w * self.group_in()
     }
     fn pixels(&self) -> usize {
@@ -155,7 +155,7 @@ impl ConvGeometry {
     }
 
     /// The patch tile as a GEMM operand (rows x patch_len), in whichever layout im2col wrote.
-    fn fill_patches<'a>(&self, x: &[f32], g: usize, start: usize, rows: usize, patches: &'a mut [f32], parallel: bool) -> MatRef<'a> {
+    pub(crate) fn fill_patches<'a>(&self, x: &[f32], g: usize, start: usize, rows: usize, patches: &'a mut [f32], parallel: bool) -> MatRef<'a> {
         let k = self.patch_len();
         if self.tap_major() {
             self.im2col_tap_major(x, g, start, rows, patches, parallel);
@@ -188,7 +188,7 @@ impl ConvGeometry {
 
     /// Scatter-add `patches` (rows x patch_len) of group `g` back into `dx` (the adjoint of
     /// im2col), images across the workers when `parallel` and large.
-    fn col2im(&self, patches: &[f32], g: usize, start: usize, rows: usize, dx: &mut [f32], parallel: bool) {
+    pub(crate) fn col2im(&self, patches: &[f32], g: usize, start: usize, rows: usize, dx: &mut [f32], parallel: bool) {
         let (cg, k) = (self.group_in(), self.patch_len());
         let per_image = (self.out_h * self.out_w).max(1);
         let image_len = self.in_h * self.in_w * self.in_c;
@@ -270,15 +270,15 @@ impl ConvGeometry {
 /// passes fork and join around every im2col, GEMM and col2im of a 4 MiB tile. Parts depend on
 /// the geometry only.
 #[derive(Debug, Clone, Copy)]
-struct ImageParts {
-    per_part: usize,
-    count: usize,
+pub(crate) struct ImageParts {
+    pub(crate) per_part: usize,
+    pub(crate) count: usize,
 }
 
 impl ImageParts {
     /// The parts of `geo`'s batch, or None when one image's patches overflow a part (large
     /// images: the tiled passes bound the memory instead) or the batch is a single image.
-    fn of(geo: &ConvGeometry) -> Option<Self> {
+    pub(crate) fn of(geo: &ConvGeometry) -> Option<Self> {
         let per_image = geo.out_h * geo.out_w * geo.patch_len();
         if geo.batch < 2 || per_image == 0 || per_image > PART_VALUES {
             return None;
@@ -288,12 +288,12 @@ impl ImageParts {
     }
 
     /// Images `[first, end)` of part `i`.
-    fn images(&self, geo: &ConvGeometry, i: usize) -> (usize, usize) {
+    pub(crate) fn images(&self, geo: &ConvGeometry, i: usize) -> (usize, usize) {
         (i * self.per_part, ((i + 1) * self.per_part).min(geo.batch))
     }
 
     /// `f(part)` for every part, across the workers when there is enough work for two.
-    fn run(&self, geo: &ConvGeometry, f: &(dyn Fn(usize) + Sync)) {
+    pub(crate) fn run(&self, geo: &ConvGeometry, f: &(dyn Fn(usize) + Sync)) {
         let fmas = geo.pixels() * geo.patch_len() * geo.group_out() * geo.groups;
         if fmas >= super::gemm::PARALLEL_MIN_FMAS && self.count > 1 && super::parallel::threads() > 1 {
             super::workers::run_parts(self.count, f);
@@ -307,7 +307,7 @@ impl ImageParts {
 ///
 /// # Safety
 /// The range is inside the slice, and no other part touches it while the result lives.
-unsafe fn part_of<'a>(base: &SharedMut<f32>, start: usize, len: usize) -> &'a mut [f32] {
+pub(crate) unsafe fn part_of<'a, T>(base: &SharedMut<T>, start: usize, len: usize) -> &'a mut [T] {
     std::slice::from_raw_parts_mut(base.0.add(start), len)
 }
 
@@ -380,7 +380,7 @@ fn backward_kernel_by_images(geo: &ConvGeometry, parts: ImageParts, x: &[f32], d
 }
 
 /// The kernel columns of group `g` as a GEMM operand (patch_len x cout/groups).
-fn kernel_block<'a>(geo: &ConvGeometry, kernel: &'a [f32], g: usize) -> MatRef<'a> {
+pub(crate) fn kernel_block<'a>(geo: &ConvGeometry, kernel: &'a [f32], g: usize) -> MatRef<'a> {
     MatRef { data: kernel, offset: g * geo.group_out(), row_stride: geo.out_c as isize, col_stride: 1 }
 }
 

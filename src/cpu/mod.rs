@@ -6,6 +6,7 @@ pub mod activation;
 pub mod binary;
 pub mod conv;
 pub mod conv_pool;
+pub mod conv_pool_training;
 pub mod fastmath;
 pub mod gemm;
 pub mod parallel;

@@ -8,6 +8,7 @@ use super::{record, record_gpu};
 use crate::cpu::activation::Activation;
 use crate::cpu::conv::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, ConvGeometry};
 use crate::cpu::conv_pool::conv2d_max_pool as conv2d_max_pool_values;
+use crate::cpu::conv_pool_training;
 use crate::cpu::pool::{max_pool, max_pool_backward, PoolGeometry};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{conv2d_pass, ConvPass};
@@ -290,6 +291,9 @@ fn run_max_pooled(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation
     let (out_h, out_w) = pooled_extent(&pool_geo);
     let geo = ConvGeometry { out_h, out_w, ..geo };
     let pool_geo = PoolGeometry { in_h: out_h, in_w: out_w, ..pool_geo };
+    if conv_pool_training::applies(&geo, &pool_geo) {
+        return run_max_pooled_by_images(x, kernel, bias, activation, geo, pool_geo);
+    }
     let (rows, width) = (geo.batch * geo.out_h * geo.out_w, geo.out_c);
     let (y, _) = forward_values(&geo, x, kernel, bias, DenseActivation::Elementwise(activation), &CONV, false, rows, width);
     let pooled = max_pool(&pool_geo, &y);
@@ -300,6 +304,30 @@ fn run_max_pooled(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation
         move |g: &Tensor| {
             let dz = max_pool_backward(&pool_geo, &y, out.cpu_values().as_slice(), g.cpu_values().as_slice(), relu);
             operand_grads(&geo, &CONV, &x, &kernel, &dz, needs, has_bias, rows, width)
+        }
+    }))
+}
+
+/// `run_max_pooled` on small images with disjoint windows (`cpu::conv_pool_training`): the
+/// convolution's output and its gradient stay in each worker's cache; the op keeps the pooled
+/// values and one byte per pooled value for its backward.
+fn run_max_pooled_by_images(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Activation, geo: ConvGeometry, pool_geo: PoolGeometry) -> Result<Tensor> {
+    let relu = activation == Activation::Relu;
+    let bias_values = bias.map(Tensor::to_vec);
+    let pooled = conv_pool_training::forward(&geo, &pool_geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), bias_values.as_deref(), relu);
+    let shape = [geo.batch, pool_geo.out_h, pool_geo.out_w, geo.out_c];
+    let wants = [x.requires_grad(), kernel.requires_grad(), bias.is_some_and(Tensor::requires_grad)];
+    let (has_bias, argmax) = (bias.is_some(), pooled.argmax);
+    Ok(record("conv2d_max_pool", pooled.values, &shape, &with_bias(x, kernel, bias), move |out| {
+        let (x, kernel) = (x.detach(), kernel.detach());
+        move |g: &Tensor| {
+            let (xv, kv, pooled) = (x.cpu_values(), kernel.cpu_values(), out.cpu_values());
+            let grads = conv_pool_training::backward(&geo, &pool_geo, xv.as_slice(), kv.as_slice(), pooled.as_slice(), &argmax, g.cpu_values().as_slice(), relu, wants);
+            let mut out = vec![grads.input.map(|d| Tensor::from_vec(d, x.shape())).transpose()?, grads.kernel.map(|d| Tensor::from_vec(d, kernel.shape())).transpose()?];
+            if has_bias {
+                out.push(grads.bias.map(|d| Tensor::from_vec(d, &[geo.out_c])).transpose()?);
+            }
+            Ok(out)
         }
     }))
 }
