@@ -71,6 +71,7 @@ pub fn forward(geo: &ConvGeometry, pool: &PoolGeometry, x: &[f32], kernel: &[f32
     let pooled_image = pool.out_h * pool.out_w * c;
     let mut pooled = super::uninit(geo.batch * pooled_image); // every window writes its values
     let mut argmax = vec![0u8; geo.batch * pooled_image];
+    let bias = bias.map_or_else(|| vec![0.0f32; c], <[f32]>::to_vec);
     let (pooled_at, argmax_at) = (SharedMut(pooled.as_mut_ptr()), SharedMut(argmax.as_mut_ptr()));
     let simd = super::fastmath::has_avx2();
     parts.run(geo, &|i| {
@@ -78,15 +79,6 @@ pub fn forward(geo: &ConvGeometry, pool: &PoolGeometry, x: &[f32], kernel: &[f32
         let mut patches = super::uninit((end - first) * per_image * k);
         let mut y = super::uninit((end - first) * per_image * c); // the GEMM writes every value
         convolve(geo, x, kernel, first, end, &mut patches, &mut y);
-        for row in y.chunks_exact_mut(c) {
-            if let Some(b) = bias {
-                row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
-            }
-            if relu {
-                // `v < 0` keeps NaN, as the ReLU activation does.
-                row.iter_mut().for_each(|v| *v = if *v < 0.0 { 0.0 } else { *v });
-            }
-        }
         // SAFETY: part `i` alone writes its images' pooled values and argmax.
         let (pooled, argmax) = unsafe { (part_of(&pooled_at, first * pooled_image, (end - first) * pooled_image), part_of(&argmax_at, first * pooled_image, (end - first) * pooled_image)) };
         for ((y, pooled), argmax) in y.chunks_exact(per_image * c).zip(pooled.chunks_exact_mut(pooled_image)).zip(argmax.chunks_exact_mut(pooled_image)) {
@@ -98,10 +90,10 @@ pub fn forward(geo: &ConvGeometry, pool: &PoolGeometry, x: &[f32], kernel: &[f32
                     #[cfg(target_arch = "x86_64")]
                     if simd {
                         // SAFETY: the CPU has AVX2 (checked above); the window lies in the image.
-                        unsafe { avx2::window_argmax(&window, y, pooled, argmax) };
+                        unsafe { avx2::window_argmax(&window, y, &bias, relu, pooled, argmax) };
                         continue;
                     }
-                    window.argmax(y, pooled, argmax, 0);
+                    window.argmax(y, &bias, relu, pooled, argmax, 0);
                 }
             }
         }
@@ -181,9 +173,14 @@ pub fn backward(geo: &ConvGeometry, pool: &PoolGeometry, x: &[f32], kernel: &[f3
 #[allow(clippy::too_many_arguments)]
 fn image_backward(pool: &PoolGeometry, argmax: &[u8], pooled: &[f32], g: &[f32], relu: bool, dz: &mut [f32], bias_sum: &mut [f32], simd: bool) {
     let c = pool.channels;
-    // Windows do not overlap, but may leave rows and columns out: zero everything first (the
-    // image's gradient is in this worker's cache).
-    dz.fill(0.0);
+    // The AVX2 loops write every cell of a window; the portable ones only the argmax. Windows
+    // do not overlap, but may leave rows and columns out (pooling 'valid' with a stride above
+    // the window): zero first unless the windows tile the whole image.
+    let (_, rows, _, cols) = pool.window(pool.out_h.max(1) - 1, pool.out_w.max(1) - 1);
+    let tiled = pool.stride_h == pool.pool_h && pool.stride_w == pool.pool_w && pool.pad_top == 0 && pool.pad_left == 0 && rows == pool.in_h && cols == pool.in_w;
+    if !(simd && tiled && c % 8 == 0) {
+        dz.fill(0.0);
+    }
     for oy in 0..pool.out_h {
         for ox in 0..pool.out_w {
             let o = (oy * pool.out_w + ox) * c;
@@ -222,14 +219,18 @@ impl Cells {
         (self.y0..self.y1).flat_map(move |iy| (self.x0..self.x1).map(move |ix| iy * self.row + ix * self.channels))
     }
 
-    /// The window's maximum and first argmax for channels `from..`: a larger value replaces (the
-    /// first cell's index stands until then, also when every value is -inf), a NaN makes the
-    /// maximum NaN and the argmax `NONE`.
-    fn argmax(&self, y: &[f32], pooled: &mut [f32], argmax: &mut [u8], from: usize) {
+    /// The maximum and first argmax of the window's `activation(y + bias)` (the epilogue of the
+    /// convolution, applied here while the values are read) for channels `from..`: a larger value
+    /// replaces (the first cell's index stands until then, also when every value is -inf), a NaN
+    /// makes the maximum NaN and the argmax `NONE`.
+    #[allow(clippy::too_many_arguments)]
+    fn argmax(&self, y: &[f32], bias: &[f32], relu: bool, pooled: &mut [f32], argmax: &mut [u8], from: usize) {
         for ch in from..self.channels {
             let (mut best, mut index, mut nan) = (f32::NEG_INFINITY, 0u8, false);
             for (n, at) in self.offsets().enumerate() {
-                let v = y[at + ch];
+                let v = y[at + ch] + bias[ch];
+                // `v < 0` keeps NaN, as the ReLU activation does.
+                let v = if relu && v < 0.0 { 0.0 } else { v };
                 if v > best {
                     (best, index) = (v, n as u8);
                 }
@@ -263,21 +264,26 @@ mod avx2 {
     /// `Cells::argmax` over all channels.
     ///
     /// # Safety
-    /// The CPU has AVX2; the window lies inside `y`; `pooled` and `argmax` hold `channels`
-    /// values.
+    /// The CPU has AVX2; the window lies inside `y`; `bias`, `pooled` and `argmax` hold
+    /// `channels` values.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn window_argmax(w: &Cells, y: &[f32], pooled: &mut [f32], argmax: &mut [u8]) {
+    pub unsafe fn window_argmax(w: &Cells, y: &[f32], bias: &[f32], relu: bool, pooled: &mut [f32], argmax: &mut [u8]) {
         let c = w.channels;
         let full = c - c % 8;
-        debug_assert!(pooled.len() >= c && argmax.len() >= c && (w.y1 == w.y0 || w.x1 == w.x0 || (w.y1 - 1) * w.row + w.x1 * c <= y.len()));
+        debug_assert!(bias.len() >= c && pooled.len() >= c && argmax.len() >= c && (w.y1 == w.y0 || w.x1 == w.x0 || (w.y1 - 1) * w.row + w.x1 * c <= y.len()));
         for ch in (0..full).step_by(8) {
+            let b = _mm256_loadu_ps(bias.as_ptr().add(ch));
             let mut best = _mm256_set1_ps(f32::NEG_INFINITY);
             let mut index = _mm256_setzero_si256();
             let mut nan = _mm256_setzero_ps();
             let mut n = 0;
             for iy in w.y0..w.y1 {
                 for ix in w.x0..w.x1 {
-                    let v = _mm256_loadu_ps(y.as_ptr().add(iy * w.row + ix * c + ch));
+                    let mut v = _mm256_add_ps(_mm256_loadu_ps(y.as_ptr().add(iy * w.row + ix * c + ch)), b);
+                    if relu {
+                        // Below zero becomes zero; NaN stays (an ordered compare is false).
+                        v = _mm256_andnot_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(v, _mm256_setzero_ps()), v);
+                    }
                     // Strictly larger replaces: the first maximum stays on a tie.
                     let larger = _mm256_cmp_ps::<_CMP_GT_OQ>(v, best);
                     best = _mm256_blendv_ps(best, v, larger);
@@ -294,7 +300,7 @@ mod avx2 {
             argmax[ch..ch + 8].iter_mut().zip(lanes).for_each(|(a, v)| *a = v as u8);
         }
         if full < c {
-            w.argmax(y, pooled, argmax, full);
+            w.argmax(y, bias, relu, pooled, argmax, full);
         }
     }
 
