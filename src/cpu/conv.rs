@@ -515,4 +515,83 @@ mod tests {
         let rhs_w: f64 = w.iter().zip(&dw).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
         assert!((lhs - rhs_w).abs() < 1e-6 * lhs.abs().max(1.0));
     }
+
+    /// The three passes by the definition, in float64: forward, then for `dy` the input and
+    /// kernel gradients.
+    fn reference(geo: &ConvGeometry, x: &[f32], w: &[f32], dy: &[f32]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (cg, ng) = (geo.group_in(), geo.group_out());
+        let mut out = vec![0.0f64; geo.pixels() * geo.out_c];
+        let (mut dx, mut dw) = (vec![0.0f64; x.len()], vec![0.0f64; w.len()]);
+        for b in 0..geo.batch {
+            for oy in 0..geo.out_h {
+                for ox in 0..geo.out_w {
+                    let o = ((b * geo.out_h + oy) * geo.out_w + ox) * geo.out_c;
+                    for ky in 0..geo.kernel_h {
+                        for kx in 0..geo.kernel_w {
+                            let iy = (oy * geo.stride_h + ky * geo.dilation_h) as isize - geo.pad_top as isize;
+                            let ix = (ox * geo.stride_w + kx * geo.dilation_w) as isize - geo.pad_left as isize;
+                            if iy < 0 || ix < 0 || iy as usize >= geo.in_h || ix as usize >= geo.in_w {
+                                continue;
+                            }
+                            let i = ((b * geo.in_h + iy as usize) * geo.in_w + ix as usize) * geo.in_c;
+                            for co in 0..geo.out_c {
+                                let g = co / ng;
+                                for ci in 0..cg {
+                                    let wi = ((ky * geo.kernel_w + kx) * cg + ci) * geo.out_c + co;
+                                    out[o + co] += x[i + g * cg + ci] as f64 * w[wi] as f64;
+                                    dx[i + g * cg + ci] += dy[o + co] as f64 * w[wi] as f64;
+                                    dw[wi] += x[i + g * cg + ci] as f64 * dy[o + co] as f64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (out, dx, dw)
+    }
+
+    #[test]
+    fn every_path_matches_the_reference() {
+        // By whole images (small images, batch >= 2: grouped, strided, dilated, padded, odd
+        // sizes, one input channel with its tap-major im2col), and the tiled passes (a single
+        // image; an image whose patches span several tiles).
+        let cases = [
+            // (batch, h, w, cin, k, cout, groups, stride, dilation, pad)
+            (5, 7, 6, 3, 3, 5, 1, 1, 1, 0),
+            (3, 9, 8, 6, 3, 4, 2, 2, 1, 1),
+            (4, 11, 10, 1, 3, 9, 1, 1, 2, 2),
+            (2, 6, 7, 16, 2, 19, 1, 1, 1, 0),
+            (1, 8, 9, 5, 3, 7, 1, 1, 1, 1),
+            (1, 120, 97, 16, 3, 8, 1, 1, 1, 1),
+        ];
+        for (n, &(batch, h, w, cin, k, cout, groups, stride, dilation, pad)) in cases.iter().enumerate() {
+            let span = dilation * (k - 1) + 1;
+            let (out_h, out_w) = ((h + 2 * pad - span) / stride + 1, (w + 2 * pad - span) / stride + 1);
+            let geo = ConvGeometry {
+                batch, in_h: h, in_w: w, in_c: cin, kernel_h: k, kernel_w: k, out_c: cout, groups,
+                stride_h: stride, stride_w: stride, dilation_h: dilation, dilation_w: dilation, pad_top: pad, pad_left: pad, out_h, out_w,
+            };
+            assert_eq!(ImageParts::of(&geo).is_some(), n < 4, "case {n}: the path under test");
+            assert!(n < 5 || geo.pixels() > geo.tile_rows(), "case {n}: several tiles");
+            let x: Vec<f32> = (0..batch * h * w * cin).map(|i| ((i * 7919) % 13) as f32 * 0.25 - 1.5).collect();
+            let wt: Vec<f32> = (0..k * k * (cin / groups) * cout).map(|i| ((i * 104729) % 11) as f32 * 0.2 - 1.0).collect();
+            let dy: Vec<f32> = (0..geo.pixels() * cout).map(|i| ((i * 31) % 7) as f32 * 0.5 - 1.5).collect();
+            let (want_out, want_dx, want_dw) = reference(&geo, &x, &wt, &dy);
+            let mut out = vec![f32::NAN; want_out.len()];
+            conv2d_forward(&geo, &x, &wt, &mut out);
+            let mut dx = vec![1.0f32; x.len()]; // accumulated into
+            conv2d_backward_input(&geo, &dy, &wt, &mut dx);
+            let mut dw = vec![0.0f32; wt.len()];
+            conv2d_backward_kernel(&geo, &x, &dy, &mut dw);
+            let close = |got: &[f32], want: &[f64], base: f64, what: &str| {
+                for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                    assert!((*g as f64 - base - w).abs() <= 1e-4 * w.abs().max(1.0), "case {n} {what}[{i}]: {g} vs {}", w + base);
+                }
+            };
+            close(&out, &want_out, 0.0, "forward");
+            close(&dx, &want_dx, 1.0, "input gradient");
+            close(&dw, &want_dw, 0.0, "kernel gradient");
+        }
+    }
 }

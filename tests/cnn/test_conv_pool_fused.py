@@ -189,3 +189,37 @@ def test_conv_pool_training_keeps_nan_like_the_layers_apart(batch):
     assert np.isnan(grads[0][0]).any() and np.isfinite(grads[0][1]).all()
     for name, a, b in zip(["output", "input gradient", "kernel gradient", "bias gradient"], *grads):
         assert_close(a, b, STRICT, what=name)  # NaN where the other has NaN
+
+
+THREADS_SCRIPT = """
+import sys, numpy as np, ferronet as fn
+L = fn.layers
+fn.utils.set_random_seed(0)
+m = fn.Sequential([fn.Input((28, 28, 1)), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(), L.Conv2D(64, 3, activation="relu"),
+                   L.MaxPooling2D(), L.Conv2D(10, 3, padding="same"), L.MaxPooling2D(3, 2), L.Flatten(), L.Dropout(0.5),
+                   L.Dense(10, activation="softmax")])
+m.compile("adam", "sparse_categorical_crossentropy")
+rng = np.random.default_rng(0)
+x, y = rng.random((192, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 192)
+m.fit(x, y, batch_size=96, epochs=2, verbose=0)
+np.save(sys.argv[1], np.concatenate([w.ravel() for w in m.get_weights()]))
+"""
+
+
+def test_convnet_training_is_bit_identical_on_one_two_and_three_threads(tmp_path):
+    """The convolution passes split the batch into parts fixed by the shapes, and the kernel and
+    bias gradients sum fixed partials in order: the thread count does not change a single bit.
+    (Both fused training paths: by images, and overlapping 3x2 windows keeping the output.)"""
+    import os
+    import subprocess
+    import sys
+
+    results = []
+    for threads in (1, 2, 3):
+        path = tmp_path / f"w{threads}.npy"
+        env = {**os.environ, "FERRONET_NUM_THREADS": str(threads)}
+        out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT, str(path)], env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        results.append(np.load(path))
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
