@@ -20,7 +20,7 @@ const PART_VALUES: usize = 1 << 17;
 const MIN_PARTS: usize = 16;
 /// The kernel gradient by images sums this many partial gradients (fixed, so the result does
 /// not depend on the thread count), each the sum over a fixed run of parts.
-pub(crate) const KERNEL_PARTIALS: usize = 8;
+const KERNEL_PARTIALS: usize = 8;
 /// Largest kernel (values) whose gradient runs by images: the partials stay under 16 MiB.
 const MAX_KERNEL_BY_IMAGES: usize = (1 << 22) / KERNEL_PARTIALS;
 
@@ -79,15 +79,16 @@ impl ConvGeometry {
                 // SAFETY: the CPU has AVX2 (checked above).
                 return unsafe { self.im2col_rows_avx2(x, g, first, block) };
             }
-            self.im2col_rows(x, g, first, block);
+            self.im2col_rows::<false>(x, g, first, block);
         });
     }
 
     /// The im2col rows of pixels `first..` into `block` (whole rows of patch_len values). The
-    /// pixel's position advances by counters, and a channel run is copied 8 values at a time
-    /// (a `memcpy` call per tap cost more than the copy at 32 channels).
+    /// pixel's position advances by counters; with `AVX2` (only inside `im2col_rows_avx2`) a
+    /// channel run is copied 8 values per instruction (a `memcpy` call per tap cost more than
+    /// the copy at 32 channels).
     #[inline(always)]
-    fn im2col_rows(&self, x: &[f32], g: usize, first: usize, block: &mut [f32]) {
+    fn im2col_rows<const AVX2: bool>(&self, x: &[f32], g: usize, first: usize, block: &mut [f32]) {
         let (cg, k) = (self.group_in(), self.patch_len());
         if k == 0 || self.out_w == 0 || self.out_h == 0 {
             return;
@@ -105,7 +106,14 @@ impl ConvGeometry {
                     let Some(dst) = taps.next() else { return };
                     if row_ok && ix >= 0 && (ix as usize) < self.in_w {
                         let src = ((b * self.in_h + iy as usize) * self.in_w + ix as usize) * self.in_c + g * cg;
-                        copy_short(dst, &x[src..src + cg]);
+                        let src = &x[src..src + cg];
+                        #[cfg(target_arch = "x86_64")]
+                        if AVX2 {
+                            // SAFETY: AVX2 is enabled where `AVX2` is set; equal lengths.
+                            unsafe { copy_avx2(dst, src) };
+                            continue;
+                        }
+                        dst.copy_from_slice(src);
                     } else {
                         dst.fill(0.0);
                     }
@@ -129,7 +137,7 @@ impl ConvGeometry {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn im2col_rows_avx2(&self, x: &[f32], g: usize, first: usize, block: &mut [f32]) {
-        self.im2col_rows(x, g, first, block)
+        self.im2col_rows::<true>(x, g, first, block)
     }
 
     /// im2col in tap-major order: `patches[t * rows + r]` for patch entry t of pixel start + r.
@@ -237,7 +245,7 @@ impl ConvGeometry {
                 // SAFETY: the CPU has AVX2 (checked above).
                 return unsafe { self.col2im_image_avx2(rows, lo - image * per_image, dx_image) };
             }
-            self.col2im_image(rows, lo - image * per_image, dx_image);
+            self.col2im_image::<false>(rows, lo - image * per_image, dx_image);
         };
         if parallel && rows * k >= super::PARALLEL_MIN_ELEMENTS && last - first > 1 {
             super::workers::run_parts(last - first, &run_image);
@@ -249,9 +257,10 @@ impl ConvGeometry {
     /// col2im of `rows` (whole patch rows) for one image's pixels from `first` on (numbered
     /// within the image) into `dx_image` (the image's gradient from the group's first channel).
     /// The pixel's position advances by counters (no division per tap), and a window inside the
-    /// image (always, for 'valid' padding) takes no bounds tests.
+    /// image (always, for 'valid' padding) takes no bounds tests. With `AVX2` (only inside
+    /// `col2im_image_avx2`) the additions run 8 wide.
     #[inline(always)]
-    fn col2im_image(&self, rows: &[f32], first: usize, dx_image: &mut [f32]) {
+    fn col2im_image<const AVX2: bool>(&self, rows: &[f32], first: usize, dx_image: &mut [f32]) {
         let (cg, k) = (self.group_in(), self.patch_len());
         if k == 0 || rows.is_empty() {
             return;
@@ -270,7 +279,14 @@ impl ConvGeometry {
                     let tap = taps.next().unwrap_or_default();
                     if inside || (iy >= 0 && ix >= 0 && (iy as usize) < self.in_h && (ix as usize) < self.in_w) {
                         let at = (iy as usize * self.in_w + ix as usize) * self.in_c;
-                        dx_image[at..at + cg].iter_mut().zip(tap).for_each(|(d, v)| *d += v);
+                        let dst = &mut dx_image[at..at + cg];
+                        #[cfg(target_arch = "x86_64")]
+                        if AVX2 {
+                            // SAFETY: AVX2 is enabled where `AVX2` is set; equal lengths.
+                            unsafe { add_avx2(dst, tap) };
+                            continue;
+                        }
+                        dst.iter_mut().zip(tap).for_each(|(d, v)| *d += v);
                     }
                 }
             }
@@ -288,21 +304,51 @@ impl ConvGeometry {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn col2im_image_avx2(&self, rows: &[f32], first: usize, dx_image: &mut [f32]) {
-        self.col2im_image(rows, first, dx_image)
+        self.col2im_image::<true>(rows, first, dx_image)
     }
 }
 
-/// `dst.copy_from_slice(src)` for short runs (one pixel's channels): blocks of 8 values as
-/// fixed-size copies that compile to vector moves, not a `memcpy` call.
+/// `dst[i] += src[i]` for a short run (one pixel's channels) with AVX2.
+///
+/// # Safety
+/// As `copy_avx2`.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn copy_short(dst: &mut [f32], src: &[f32]) {
-    let mut blocks = dst.chunks_exact_mut(8);
-    let mut from = src.chunks_exact(8);
-    for (d, s) in (&mut blocks).zip(&mut from) {
-        let s: &[f32; 8] = s.try_into().expect("a block of 8");
-        d.copy_from_slice(s);
+unsafe fn add_avx2(dst: &mut [f32], src: &[f32]) {
+    use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps};
+    let n = dst.len().min(src.len());
+    let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+    let mut i = 0;
+    while i + 8 <= n {
+        _mm256_storeu_ps(d.add(i), _mm256_add_ps(_mm256_loadu_ps(d.add(i)), _mm256_loadu_ps(s.add(i))));
+        i += 8;
     }
-    blocks.into_remainder().iter_mut().zip(from.remainder()).for_each(|(d, s)| *d = *s);
+    while i < n {
+        *d.add(i) += *s.add(i);
+        i += 1;
+    }
+}
+
+/// `dst.copy_from_slice(src)` for a short run (one pixel's channels) with AVX2 moves, not a
+/// `memcpy` call.
+///
+/// # Safety
+/// Only inlined into code compiled with AVX2; `dst` and `src` have the same length.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn copy_avx2(dst: &mut [f32], src: &[f32]) {
+    use std::arch::x86_64::{_mm256_loadu_ps, _mm256_storeu_ps};
+    let n = dst.len().min(src.len());
+    let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+    let mut i = 0;
+    while i + 8 <= n {
+        _mm256_storeu_ps(d.add(i), _mm256_loadu_ps(s.add(i)));
+        i += 8;
+    }
+    while i < n {
+        *d.add(i) = *s.add(i);
+        i += 1;
+    }
 }
 
 /// A pass split by whole images: part `i` covers images `[i * per_part, (i + 1) * per_part)`.
@@ -335,12 +381,36 @@ impl ImageParts {
 
     /// `f(part)` for every part, across the workers when there is enough work for two.
     pub(crate) fn run(&self, geo: &ConvGeometry, f: &(dyn Fn(usize) + Sync)) {
-        let fmas = geo.pixels() * geo.patch_len() * geo.group_out() * geo.groups;
-        if fmas >= super::gemm::PARALLEL_MIN_FMAS && self.count > 1 && super::parallel::threads() > 1 {
-            super::workers::run_parts(self.count, f);
-        } else {
-            (0..self.count).for_each(f);
-        }
+        run_split(geo, self.count, f);
+    }
+
+    /// How many partial sums a gradient summed over the parts keeps: `KERNEL_PARTIALS`, or one
+    /// per part when there are fewer.
+    pub(crate) fn partials(&self) -> usize {
+        KERNEL_PARTIALS.min(self.count)
+    }
+
+    /// The parts partial `j` sums: the parts dealt out in order, as evenly as they go (every
+    /// partial gets at least one).
+    pub(crate) fn of_partial(&self, j: usize) -> std::ops::Range<usize> {
+        let partials = self.partials();
+        j * self.count / partials..(j + 1) * self.count / partials
+    }
+
+    /// `f(j)` for every partial `j` (each run by one worker), across the workers as `run`.
+    pub(crate) fn run_partials(&self, geo: &ConvGeometry, f: &(dyn Fn(usize) + Sync)) {
+        run_split(geo, self.partials(), f);
+    }
+}
+
+/// `f(0..count)` for a pass of `geo` split `count` ways, across the workers when there is
+/// enough work for two.
+fn run_split(geo: &ConvGeometry, count: usize, f: &(dyn Fn(usize) + Sync)) {
+    let fmas = geo.pixels() * geo.patch_len() * geo.group_out() * geo.groups;
+    if fmas >= super::gemm::PARALLEL_MIN_FMAS && count > 1 && super::parallel::threads() > 1 {
+        super::workers::run_parts(count, f);
+    } else {
+        (0..count).for_each(f);
     }
 }
 
@@ -386,21 +456,19 @@ fn backward_input_by_images(geo: &ConvGeometry, parts: ImageParts, dy: &[f32], k
     });
 }
 
-/// The kernel gradient as `KERNEL_PARTIALS` partial sums, each over a fixed run of parts and
-/// accumulated by one worker, then added into `dkernel` in their order: the same result for any
+/// The kernel gradient as `KERNEL_PARTIALS` partial sums, each over a fixed run of parts
+/// (`ImageParts::of_partial`) and accumulated by one worker, then added into `dkernel` in their order: the same result for any
 /// thread count.
 fn backward_kernel_by_images(geo: &ConvGeometry, parts: ImageParts, x: &[f32], dy: &[f32], dkernel: &mut [f32]) {
     let (k, ng, per_image) = (geo.patch_len(), geo.group_out(), geo.out_h * geo.out_w);
     let len = k * geo.out_c;
-    let partials = KERNEL_PARTIALS.min(parts.count);
-    let mut sums = super::uninit(partials * len); // each partial's first GEMM overwrites it
-    let per_partial = parts.count.div_ceil(partials);
+    let mut sums = super::uninit(parts.partials() * len); // each partial's first GEMM overwrites it
     let base = SharedMut(sums.as_mut_ptr());
     let run = |j: usize| {
         // SAFETY: partial `j` is written by this part only.
         let sum = unsafe { part_of(&base, j * len, len) };
         let mut patches = super::uninit(parts.per_part * per_image * k);
-        for (n, i) in (j * per_partial..((j + 1) * per_partial).min(parts.count)).enumerate() {
+        for (n, i) in parts.of_partial(j).enumerate() {
             let (first, end) = parts.images(geo, i);
             let (start, rows) = (first * per_image, (end - first) * per_image);
             for g in 0..geo.groups {
@@ -409,13 +477,12 @@ fn backward_kernel_by_images(geo: &ConvGeometry, parts: ImageParts, x: &[f32], d
             }
         }
     };
-    ImageParts { per_part: per_partial * parts.per_part, count: partials }.run(geo, &run);
-    let used = sums.chunks(len).take(partials.min(parts.count.div_ceil(per_partial)));
-    let used: Vec<&[f32]> = used.collect();
+    parts.run_partials(geo, &run);
+    let sums: Vec<&[f32]> = sums.chunks(len.max(1)).collect();
     for_each_chunk_mut(dkernel, super::CHUNK, len >= super::PARALLEL_MIN_ELEMENTS, |c, out| {
         let at = c * super::CHUNK;
         for (e, d) in out.iter_mut().enumerate() {
-            *d += used.iter().fold(0.0, |total, sum| total + sum[at + e]);
+            *d += sums.iter().fold(0.0, |total, sum| total + sum[at + e]);
         }
     });
 }

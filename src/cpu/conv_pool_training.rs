@@ -11,7 +11,7 @@
 //! theirs up to the order of the bias and kernel gradients' sums, which is fixed by the geometry
 //! (not by the thread count).
 
-use super::conv::{kernel_block, part_of, ConvGeometry, ImageParts, KERNEL_PARTIALS};
+use super::conv::{kernel_block, part_of, ConvGeometry, ImageParts};
 use super::gemm::gemm_into_serial;
 use super::parallel::SharedMut;
 use super::pool::PoolGeometry;
@@ -115,8 +115,7 @@ pub fn backward(geo: &ConvGeometry, pool: &PoolGeometry, x: &[f32], kernel: &[f3
     let (pooled_image, image_len) = (pool.out_h * pool.out_w * c, geo.in_h * geo.in_w * geo.in_c);
     let mut dx = if want_input { super::uninit(geo.batch * image_len) } else { Vec::new() }; // each part zeroes its images
     // Partial sums of the kernel and bias gradients, each over a fixed run of parts.
-    let partials = KERNEL_PARTIALS.min(parts.count);
-    let per_partial = parts.count.div_ceil(partials);
+    let partials = parts.partials();
     let mut kernel_sums = if want_kernel { super::uninit(partials * k * c) } else { Vec::new() }; // a partial's first GEMM overwrites it
     let mut bias_sums = vec![0.0f32; partials * c];
     let (dx_at, kernel_at, bias_at) = (SharedMut(dx.as_mut_ptr()), SharedMut(kernel_sums.as_mut_ptr()), SharedMut(bias_sums.as_mut_ptr()));
@@ -127,7 +126,7 @@ pub fn backward(geo: &ConvGeometry, pool: &PoolGeometry, x: &[f32], kernel: &[f3
         let bias_sum = unsafe { part_of(&bias_at, j * c, c) };
         let mut patches = super::uninit(parts.per_part * per_image * k);
         let mut dz = super::uninit(parts.per_part * per_image * c);
-        for (n, i) in (j * per_partial..((j + 1) * per_partial).min(parts.count)).enumerate() {
+        for (n, i) in parts.of_partial(j).enumerate() {
             let (first, end) = parts.images(geo, i);
             let (start, rows) = (first * per_image, (end - first) * per_image);
             let dz = &mut dz[..rows * c];
@@ -150,12 +149,10 @@ pub fn backward(geo: &ConvGeometry, pool: &PoolGeometry, x: &[f32], kernel: &[f3
             }
         }
     };
-    ImageParts { per_part: per_partial * parts.per_part, count: partials }.run(geo, &run);
-    // Partials that got no part (fewer parts than partials allow) were never written.
-    let used = parts.count.div_ceil(per_partial);
+    parts.run_partials(geo, &run);
     let sum = |sums: &[f32], len: usize| -> Vec<f32> {
         let mut total = sums[..len].to_vec();
-        for partial in sums[len..used * len].chunks_exact(len) {
+        for partial in sums[len..].chunks_exact(len.max(1)) {
             total.iter_mut().zip(partial).for_each(|(t, v)| *t += v);
         }
         total
