@@ -14,7 +14,10 @@ CrossEntropyLoss on logits), Adam(1e-3) on both sides, random data.
 - W6: `predict` latency on one image (ferronet `model.predict(x, verbose=0)` and `model(x)`;
   PyTorch eager `model(x)` under `torch.no_grad()`).
 - Kernels: ferronet's conv forward, backward-input and backward-weight GFLOP/s on the second
-  convolution's shape (batch 128, 13x13x32 -> 11x11x64), next to a GEMM of the same FLOPs.
+  convolution's shape (batch 128, 13x13x32 -> 11x11x64), next to a GEMM of the same FLOPs. A
+  backward pass is timed as forward + `backward(g)` with a dense upstream gradient `g`, minus the
+  forward (until 29 Nov: `sum().backward()`, whose broadcast gradient cost more than a millisecond
+  on top of the kernel).
 FLOPs: 2 * MACs; a training sample is 3x the forward FLOPs (nominal, as for W2).
 Each framework and thread count runs in its own subprocess.
 """
@@ -61,10 +64,12 @@ def side_ferronet(args):
     flops = 2 * BATCH * 11 * 11 * 64 * 288
     fwd = harness.timeit(lambda: keras.ops.conv(xk, kk), args.warmup, args.repeat)
 
+    upstream = keras.tensor(np.ones((BATCH, 11, 11, 64), np.float32))
+
     def backward(wrt_input):
         xt = keras.tensor(xk, requires_grad=wrt_input)
         kt = keras.tensor(kk, requires_grad=not wrt_input)
-        keras.ops.conv(xt, kt).sum().backward()
+        keras.ops.conv(xt, kt).backward(upstream)
 
     bwd_in = harness.timeit(lambda: backward(True), args.warmup, args.repeat) - fwd
     bwd_w = harness.timeit(lambda: backward(False), args.warmup, args.repeat) - fwd

@@ -6,6 +6,7 @@ pub mod activation;
 pub mod binary;
 pub mod conv;
 pub mod conv_pool;
+pub mod conv_pool_training;
 pub mod fastmath;
 pub mod gemm;
 pub mod parallel;
@@ -34,7 +35,7 @@ pub fn uninit(n: usize) -> Vec<f32> {
 
 /// `out[i] = f(x[i])`.
 pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; x.len()];
+    let mut out = uninit(x.len()); // every element is written below
     for_each_chunk_mut(&mut out, CHUNK, x.len() >= PARALLEL_MIN_ELEMENTS, |c, o| {
         let x = &x[c * CHUNK..c * CHUNK + o.len()];
         o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
@@ -45,7 +46,7 @@ pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
 /// `out[i] = f(a[i], b[i])` for equal-length slices.
 pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     debug_assert_eq!(a.len(), b.len());
-    let mut out = vec![0.0f32; a.len()];
+    let mut out = uninit(a.len()); // every element is written below
     for_each_chunk_mut(&mut out, CHUNK, a.len() >= PARALLEL_MIN_ELEMENTS, |c, o| {
         let (a, b) = (&a[c * CHUNK..c * CHUNK + o.len()], &b[c * CHUNK..c * CHUNK + o.len()]);
         for i in 0..o.len() {
@@ -57,7 +58,7 @@ pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<
 
 /// `out[i] = f(a[i], b[i], c[i])` for equal-length slices.
 pub fn zip3_map(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; a.len()];
+    let mut out = uninit(a.len()); // every element is written below
     for_each_chunk_mut(&mut out, CHUNK, a.len() >= PARALLEL_MIN_ELEMENTS, |k, o| {
         let r = k * CHUNK..k * CHUNK + o.len();
         let (a, b, c) = (&a[r.clone()], &b[r.clone()], &c[r]);

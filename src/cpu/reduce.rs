@@ -61,8 +61,21 @@ pub fn sum_axis(x: &[f32], outer: usize, len: usize, inner: usize) -> Vec<f32> {
     };
     if x.len() >= PARALLEL_MIN_ELEMENTS && outer > 1 {
         for_each_chunk_mut(&mut out, inner, true, |o_index, o| block((o, &x[o_index * len * inner..(o_index + 1) * len * inner])));
+    } else if x.len() >= PARALLEL_MIN_ELEMENTS && inner <= CHUNK / 16 {
+        // One outer block of narrow rows (a bias gradient): fixed blocks of rows summed in
+        // parallel, then the blocks' sums added in order (the same result for any thread count).
+        let rows = CHUNK / inner;
+        let mut partials = vec![0.0f32; len.div_ceil(rows) * inner];
+        for_each_chunk_mut(&mut partials, inner, true, |b, o| {
+            for row in x[b * rows * inner..((b + 1) * rows).min(len) * inner].chunks_exact(inner) {
+                o.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+            }
+        });
+        for partial in partials.chunks_exact(inner) {
+            out.iter_mut().zip(partial).for_each(|(o, v)| *o += v);
+        }
     } else if x.len() >= PARALLEL_MIN_ELEMENTS {
-        // One outer block (e.g. a bias gradient): split the columns instead.
+        // One outer block of wide rows: split the columns instead.
         let cols = (CHUNK / len.max(1)).max(64);
         for_each_chunk_mut(&mut out, cols, true, |c, o| {
             let start = c * cols;
@@ -126,5 +139,19 @@ mod tests {
         // The parallel sum combines fixed chunks in index order: the same as this serial version.
         let partials: Vec<f32> = x.chunks(CHUNK).map(sum_serial).collect();
         assert_eq!(sum_all(&x).to_bits(), sum_serial(&partials).to_bits());
+    }
+
+    #[test]
+    fn bias_gradient_sums_match_float64() {
+        // One outer block of narrow rows (a convolution's bias gradient: many rows of 32 or 64
+        // channels, blocks of rows summed apart) and of wide rows (columns split).
+        for (len, inner) in [(70_001, 32), (5_003, 64), (20, 3_000)] {
+            let x: Vec<f32> = (0..len * inner).map(|v| ((v * 7919) % 1000) as f32 * 1e-3 - 0.5).collect();
+            let got = sum_axis(&x, 1, len, inner);
+            for (i, g) in got.iter().enumerate() {
+                let want: f64 = (0..len).map(|j| x[j * inner + i] as f64).sum();
+                assert!((*g as f64 - want).abs() <= 1e-4 * (len as f64).sqrt(), "{len} x {inner}, column {i}: {g} vs {want}");
+            }
+        }
     }
 }

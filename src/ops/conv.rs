@@ -8,6 +8,8 @@ use super::{record, record_gpu};
 use crate::cpu::activation::Activation;
 use crate::cpu::conv::{conv2d_backward_input, conv2d_backward_kernel, conv2d_forward, ConvGeometry};
 use crate::cpu::conv_pool::conv2d_max_pool as conv2d_max_pool_values;
+use crate::cpu::conv_pool_training;
+use crate::cpu::pool::{max_pool, max_pool_backward, PoolGeometry};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{conv2d_pass, conv2d_pass_fused, ConvPass};
 use crate::tensor::shape::fmt_shape;
@@ -166,42 +168,57 @@ fn run_gpu(op: &'static str, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>,
     }
 }
 
+/// `activation(pass(x, kernel) + bias)` as NHWC values (`rows x width`), and the
+/// pre-activation when the backward will need it (`needs_grad` and an activation whose
+/// derivative needs its input).
+#[allow(clippy::too_many_arguments)]
+fn forward_values(geo: &ConvGeometry, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: DenseActivation, passes: &Passes, needs_grad: bool, rows: usize, width: usize) -> (Vec<f32>, Option<Vec<f32>>) {
+    let mut z = if passes.forward_accumulates { vec![0.0f32; rows * width] } else { crate::cpu::uninit(rows * width) };
+    (passes.forward)(geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), &mut z);
+    bias_activation(z, width, bias, activation, needs_grad)
+}
+
+/// The gradients of a convolution op's operands (x, kernel, then the bias when there is one)
+/// from `dz`, the gradient before the activation; only those the operands need.
+#[allow(clippy::too_many_arguments)]
+fn operand_grads(geo: &ConvGeometry, passes: &Passes, x: &Tensor, kernel: &Tensor, dz: &[f32], needs: [bool; 2], has_bias: bool, rows: usize, width: usize) -> Result<Vec<Option<Tensor>>> {
+    let (xv, kv) = (x.cpu_values(), kernel.cpu_values());
+    let (xv, kv) = (xv.as_slice(), kv.as_slice());
+    let dx = if needs[0] {
+        let mut dx = vec![0.0f32; xv.len()];
+        (passes.input_grad)(geo, dz, kv, &mut dx);
+        Some(Tensor::from_vec(dx, x.shape())?)
+    } else {
+        None
+    };
+    let dk = if needs[1] {
+        let mut dk = vec![0.0f32; kv.len()];
+        (passes.kernel_grad)(geo, xv, dz, &mut dk);
+        Some(Tensor::from_vec(dk, kernel.shape())?)
+    } else {
+        None
+    };
+    let mut grads = vec![dx, dk];
+    if has_bias {
+        grads.push(Some(bias_grad(dz, rows, width)?));
+    }
+    Ok(grads)
+}
+
 /// `activation(pass(x, kernel) + bias)` with output `shape` (NHWC), recorded with its backward.
 #[allow(clippy::too_many_arguments)]
 fn run(op: &'static str, x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: DenseActivation, geo: ConvGeometry, shape: [usize; 4], passes: Passes) -> Result<Tensor> {
     let (rows, width) = (shape[0] * shape[1] * shape[2], shape[3]);
-    let mut z = if passes.forward_accumulates { vec![0.0f32; rows * width] } else { crate::cpu::uninit(rows * width) };
-    (passes.forward)(&geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), &mut z);
-    let mut inputs = vec![x, kernel];
-    inputs.extend(bias);
+    let inputs = with_bias(x, kernel, bias);
     let needs_grad = crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-    let (y, pre) = bias_activation(z, width, bias, activation, needs_grad);
-    let (x_needs, kernel_needs, has_bias) = (x.requires_grad(), kernel.requires_grad(), bias.is_some());
+    let (y, pre) = forward_values(&geo, x, kernel, bias, activation, &passes, needs_grad, rows, width);
+    // The first layer's input needs no gradient: its backward-input pass is skipped.
+    let (needs, has_bias) = ([x.requires_grad(), kernel.requires_grad()], bias.is_some());
     Ok(record(op, y, &shape, &inputs, move |out| {
         let (x, kernel) = (x.detach(), kernel.detach());
         move |g: &Tensor| {
-            let (xv, kv) = (x.cpu_values(), kernel.cpu_values());
-            let (xv, kv) = (xv.as_slice(), kv.as_slice());
             let dz = activation_backward(g, &out, pre.as_deref(), activation, rows, width);
-            let dx = if x_needs {
-                let mut dx = vec![0.0f32; xv.len()];
-                (passes.input_grad)(&geo, &dz, kv, &mut dx);
-                Some(Tensor::from_vec(dx, x.shape())?)
-            } else {
-                None
-            };
-            let dk = if kernel_needs {
-                let mut dk = vec![0.0f32; kv.len()];
-                (passes.kernel_grad)(&geo, xv, &dz, &mut dk);
-                Some(Tensor::from_vec(dk, kernel.shape())?)
-            } else {
-                None
-            };
-            let mut grads = vec![dx, dk];
-            if has_bias {
-                grads.push(Some(bias_grad(&dz, rows, width)?));
-            }
-            Ok(grads)
+            operand_grads(&geo, &passes, &x, &kernel, &dz, needs, has_bias, rows, width)
         }
     }))
 }
@@ -240,8 +257,10 @@ pub fn conv2d(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec: &ConvSpe
 
 /// `max_pool(activation(conv2d(x, kernel) + bias))`, pooled with `pool` windows every
 /// `strides`: for inference, one pass over the input (`cpu::conv_pool`) that never stores the
-/// convolution's output. When a gradient is wanted (grad mode on and an input requires grad),
-/// the convolution is grouped, or the operands are on the GPU, it runs `conv2d` then `pool2d`.
+/// convolution's output. When a gradient is wanted (grad mode on and an input requires grad)
+/// and the activation is ReLU or linear, one recorded op with the pooling and the ReLU fused in
+/// its backward (`run_max_pooled`). Otherwise (another activation with a gradient wanted, a
+/// grouped convolution without, operands on the GPU) it runs `conv2d` then `pool2d`.
 ///
 /// # Errors
 /// As `conv2d`, and as `pool2d` for the pooling of the convolution's output.
@@ -250,15 +269,87 @@ pub fn conv2d_max_pool(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, spec:
     let geo = geometry("conv2d", x.shape(), kernel.shape(), spec)?;
     check_bias("conv2d", bias, geo.out_c)?;
     let pool_geo = pool_geometry("max_pool", &[geo.batch, geo.out_h, geo.out_w, geo.out_c], pool, strides, padding)?;
-    let needs_grad = crate::autograd::is_grad_enabled() && (x.requires_grad() || kernel.requires_grad() || bias.is_some_and(Tensor::requires_grad));
+    let operands = with_bias(x, kernel, bias);
+    super::same_device("conv2d", &operands)?;
+    let needs_grad = crate::autograd::is_grad_enabled() && operands.iter().any(|t| t.requires_grad());
+    let on_gpu = super::on_gpu(&operands);
+    if needs_grad && !on_gpu && matches!(activation, Activation::Relu | Activation::Linear) {
+        return run_max_pooled(x, kernel, bias, activation, geo, pool_geo);
+    }
     // The GPU runs its own kernels for the two ops (the fused pass is a CPU kernel).
-    if needs_grad || geo.groups != 1 || super::on_gpu(&with_bias(x, kernel, bias)) {
+    if needs_grad || geo.groups != 1 || on_gpu {
         let y = conv2d(x, kernel, bias, spec, DenseActivation::Elementwise(activation))?;
         return pool2d(&y, PoolKind::Max, pool, strides, padding);
     }
     let bias_values = bias.map(Tensor::to_vec);
     let values = conv2d_max_pool_values(&geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), bias_values.as_deref(), activation, &pool_geo);
     Tensor::from_vec(values, &[geo.batch, pool_geo.out_h, pool_geo.out_w, geo.out_c])
+}
+
+/// The training form of `conv2d_max_pool` (ReLU or no activation): one recorded op whose
+/// forward is conv2d's then max pooling's, keeping the convolution's output for the backward,
+/// and whose backward sends the pooled gradient through the pooling and the ReLU in one pass
+/// (`cpu::pool::max_pool_backward` with `relu`) before the convolution's gradients. The values
+/// and gradients are those of the two ops; what goes is a pass over the convolution's output and
+/// its gradient (the largest tensors of an image model) and their allocations.
+///
+/// The convolution's output is computed only over the rows and columns the pooling windows read
+/// (`pooled_extent`): a 'valid' 2x2 pooling of an odd-sized output leaves out the last row and
+/// column, whose gradient is zero, so all three convolution passes skip them (W3's second
+/// convolution: 100 of its 121 pixels per image).
+fn run_max_pooled(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Activation, geo: ConvGeometry, pool_geo: PoolGeometry) -> Result<Tensor> {
+    let (out_h, out_w) = pooled_extent(&pool_geo);
+    let geo = ConvGeometry { out_h, out_w, ..geo };
+    let pool_geo = PoolGeometry { in_h: out_h, in_w: out_w, ..pool_geo };
+    if conv_pool_training::applies(&geo, &pool_geo) {
+        return run_max_pooled_by_images(x, kernel, bias, activation, geo, pool_geo);
+    }
+    let (rows, width) = (geo.batch * geo.out_h * geo.out_w, geo.out_c);
+    let (y, _) = forward_values(&geo, x, kernel, bias, DenseActivation::Elementwise(activation), &CONV, false, rows, width);
+    let pooled = max_pool(&pool_geo, &y);
+    let shape = [geo.batch, pool_geo.out_h, pool_geo.out_w, geo.out_c];
+    let (needs, has_bias, relu) = ([x.requires_grad(), kernel.requires_grad()], bias.is_some(), activation == Activation::Relu);
+    Ok(record("conv2d_max_pool", pooled, &shape, &with_bias(x, kernel, bias), move |out| {
+        let (x, kernel) = (x.detach(), kernel.detach());
+        move |g: &Tensor| {
+            let dz = max_pool_backward(&pool_geo, &y, out.cpu_values().as_slice(), g.cpu_values().as_slice(), relu);
+            operand_grads(&geo, &CONV, &x, &kernel, &dz, needs, has_bias, rows, width)
+        }
+    }))
+}
+
+/// `run_max_pooled` on small images with disjoint windows (`cpu::conv_pool_training`): the
+/// convolution's output and its gradient stay in each worker's cache; the op keeps the pooled
+/// values and one byte per pooled value for its backward.
+fn run_max_pooled_by_images(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Activation, geo: ConvGeometry, pool_geo: PoolGeometry) -> Result<Tensor> {
+    let relu = activation == Activation::Relu;
+    let bias_values = bias.map(Tensor::to_vec);
+    let pooled = conv_pool_training::forward(&geo, &pool_geo, x.cpu_values().as_slice(), kernel.cpu_values().as_slice(), bias_values.as_deref(), relu);
+    let shape = [geo.batch, pool_geo.out_h, pool_geo.out_w, geo.out_c];
+    let wants = [x.requires_grad(), kernel.requires_grad(), bias.is_some_and(Tensor::requires_grad)];
+    let (has_bias, argmax) = (bias.is_some(), pooled.argmax);
+    Ok(record("conv2d_max_pool", pooled.values, &shape, &with_bias(x, kernel, bias), move |out| {
+        let (x, kernel) = (x.detach(), kernel.detach());
+        move |g: &Tensor| {
+            let (xv, kv, pooled) = (x.cpu_values(), kernel.cpu_values(), out.cpu_values());
+            let grads = conv_pool_training::backward(&geo, &pool_geo, xv.as_slice(), kv.as_slice(), pooled.as_slice(), &argmax, g.cpu_values().as_slice(), relu, wants);
+            let mut out = vec![grads.input.map(|d| Tensor::from_vec(d, x.shape())).transpose()?, grads.kernel.map(|d| Tensor::from_vec(d, kernel.shape())).transpose()?];
+            if has_bias {
+                out.push(grads.bias.map(|d| Tensor::from_vec(d, &[geo.out_c])).transpose()?);
+            }
+            Ok(out)
+        }
+    }))
+}
+
+/// The rows and columns `[0, h) x [0, w)` of the pooled input that hold every window (windows
+/// are clipped to the input, so none reads past the last one's end).
+fn pooled_extent(pool: &PoolGeometry) -> (usize, usize) {
+    if pool.out_h == 0 || pool.out_w == 0 {
+        return (0, 0);
+    }
+    let (_, rows, _, cols) = pool.window(pool.out_h - 1, pool.out_w - 1);
+    (rows, cols)
 }
 
 /// Keras's output length of a transposed convolution along one axis.

@@ -62,7 +62,7 @@ pub fn pool2d(x: &Tensor, kind: PoolKind, pool: [usize; 2], strides: [usize; 2],
             Ok(record(op, values, &shape, &[x], move |out| {
                 let x = x.detach();
                 move |g: &Tensor| {
-                    let dx = max_pool_backward(&geo, x.cpu_values().as_slice(), out.cpu_values().as_slice(), g.cpu_values().as_slice());
+                    let dx = max_pool_backward(&geo, x.cpu_values().as_slice(), out.cpu_values().as_slice(), g.cpu_values().as_slice(), false);
                     Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
                 }
             }))

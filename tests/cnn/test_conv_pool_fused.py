@@ -3,7 +3,13 @@
 that path against the float64 NumPy reference (conv, bias, activation, then max pooling) on odd
 sizes, batch 1, channel counts that leave partial blocks of 16 output channels, strides,
 dilation and both paddings; that it agrees with the unfused, recorded path; and that it keeps
-NaN as max pooling does."""
+NaN as max pooling does.
+
+In training (a gradient wanted) the pair is one recorded op too when the activation is ReLU or
+linear: on small images with disjoint windows the convolution's output and its gradient never
+leave a worker's cache (`cpu::conv_pool_training`), elsewhere the pooling's and the ReLU's
+backward run as one pass. Its gradients are checked against central differences of the
+reference, and its training steps against the same layers kept apart."""
 
 import numpy as np
 import pytest
@@ -11,7 +17,7 @@ import pytest
 import ferronet as fn
 from ferronet import layers as L
 
-from ..helpers import BALANCED, assert_close, rng
+from ..helpers import BALANCED, STRICT, assert_close, assert_grad_close, numeric_grad, rng
 from . import reference as ref
 from .common import randomize_weights, seeded_input
 
@@ -101,3 +107,119 @@ def test_conv_pool_fused_errors_name_the_layer():
         model.predict(np.zeros((1, 5, 5, 1), np.float32), verbose=0)  # 3x3 output, 4x4 window
     with pytest.raises(ValueError, match="conv_a"):
         model.predict(np.zeros((1, 2, 5, 1), np.float32), verbose=0)  # smaller than the kernel
+
+
+# Small enough for central differences; windows disjoint (the direct-write backward), with gaps
+# (stride above the window), and overlapping (accumulated); channel counts off multiples of 8.
+TRAINING_CASES = [
+    ((7, 8, 2), dict(filters=11, kernel_size=3), dict()),
+    ((9, 7, 3), dict(filters=8, kernel_size=(2, 3), strides=(1, 2), padding="same"), dict(pool_size=2, padding="same")),
+    ((8, 8, 1), dict(filters=5, kernel_size=3, dilation_rate=2, use_bias=False), dict(pool_size=(2, 1), strides=(3, 2))),
+    ((7, 7, 2), dict(filters=9, kernel_size=3, padding="same"), dict(pool_size=3, strides=2, padding="same")),
+]
+
+
+@pytest.mark.parametrize("shape, conv, pool", TRAINING_CASES)
+@pytest.mark.parametrize("activation", ["relu", None, "tanh"])
+def test_conv_pool_training_gradients_match_reference(shape, conv, pool, activation):
+    # relu and linear take the fused training op; tanh runs conv2d then max_pool.
+    model = _model(shape, conv, pool, activation, seed=4)
+    x = seeded_input((2,) + shape, seed=8)
+    leaf = fn.tensor(x, requires_grad=True)
+    out = model(leaf)
+    weights = model.layers[0].get_weights()
+    values = [x.astype(np.float64)] + [w.astype(np.float64) for w in weights]
+
+    def reference(x, kernel, bias=None):
+        y = ref.conv(x, kernel, bias, strides=conv.get("strides", 1), padding=conv.get("padding", "valid"),
+                     dilation=conv.get("dilation_rate", 1), activation=activation)
+        return ref.pool(y, pool.get("pool_size", 2), pool.get("strides"), pool.get("padding", "valid"))
+
+    assert_close(out.numpy(), reference(*values), BALANCED, what=f"training forward {conv} {pool} {activation}")
+    w = rng(9).standard_normal(out.shape)
+    (out * w.astype(np.float32)).sum().backward()
+    tensors = [leaf] + model.layers[0]._ordered_weights()
+    for i, (name, tensor) in enumerate(zip(["input", "kernel", "bias"], tensors)):
+        assert_grad_close(tensor.grad.numpy(), numeric_grad(reference, values, i, w), what=f"{name} {conv} {pool} {activation}")
+
+
+def _convnet(fused, seed=0):
+    # The W3 architecture, small. An identity Activation between a convolution and its pooling
+    # keeps the pair apart: those layers run as conv2d then max_pool.
+    def apart():
+        return [] if fused else [L.Activation("linear")]
+
+    model = fn.Sequential([fn.Input((12, 12, 1)), L.Conv2D(8, 3, activation="relu"), *apart(), L.MaxPooling2D(),
+                           L.Conv2D(12, 3, activation="relu"), *apart(), L.MaxPooling2D(), L.Flatten(), L.Dense(10, activation="softmax")])
+    for layer in model.layers:
+        if layer.get_weights():
+            randomize_weights(layer, seed=seed)
+    model.compile(optimizer=fn.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_conv_pool_fused_training_equals_the_layers_apart():
+    x = seeded_input((37, 12, 12, 1), seed=3, low=0.0)
+    y = rng(4).integers(0, 10, 37)
+    fused, apart = _convnet(True), _convnet(False)
+    for model in (fused, apart):
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    for a, b in zip(fused.get_weights(), apart.get_weights()):
+        # STRICT, not bit for bit: the fused op sums the bias and kernel gradients in another
+        # (fixed) order.
+        assert_close(a, b, STRICT, what="weights after training")
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_conv_pool_training_keeps_nan_like_the_layers_apart(batch):
+    # A NaN input makes its windows' maxima NaN; those windows send no gradient back (max
+    # pooling's rule), the kernel gradient takes NaN from the patches. Batch 1 runs the fused op
+    # that keeps the convolution's output, batch 3 the one by images.
+    x = seeded_input((batch, 9, 9, 2), seed=6)
+    x[0, 2, 3, 1] = np.nan
+    grads = []
+    for fused in (True, False):
+        apart = [] if fused else [L.Activation("linear")]
+        model = fn.Sequential([fn.Input((9, 9, 2)), L.Conv2D(10, 3, activation="relu"), *apart, L.MaxPooling2D()])
+        randomize_weights(model.layers[0], seed=2)
+        leaf = fn.tensor(x, requires_grad=True)
+        out = model(leaf)
+        (out * rng(1).standard_normal(out.shape).astype(np.float32)).sum().backward()
+        grads.append([out.numpy(), leaf.grad.numpy()] + [w.grad.numpy() for w in model.layers[0]._ordered_weights()])
+    assert np.isnan(grads[0][0]).any() and np.isfinite(grads[0][1]).all()
+    for name, a, b in zip(["output", "input gradient", "kernel gradient", "bias gradient"], *grads):
+        assert_close(a, b, STRICT, what=name)  # NaN where the other has NaN
+
+
+THREADS_SCRIPT = """
+import sys, numpy as np, ferronet as fn
+L = fn.layers
+fn.utils.set_random_seed(0)
+m = fn.Sequential([fn.Input((28, 28, 1)), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(), L.Conv2D(64, 3, activation="relu"),
+                   L.MaxPooling2D(), L.Conv2D(10, 3, padding="same"), L.MaxPooling2D(3, 2), L.Flatten(), L.Dropout(0.5),
+                   L.Dense(10, activation="softmax")])
+m.compile("adam", "sparse_categorical_crossentropy")
+rng = np.random.default_rng(0)
+x, y = rng.random((192, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 192)
+m.fit(x, y, batch_size=96, epochs=2, verbose=0)
+np.save(sys.argv[1], np.concatenate([w.ravel() for w in m.get_weights()]))
+"""
+
+
+def test_convnet_training_is_bit_identical_on_one_two_and_three_threads(tmp_path):
+    """The convolution passes split the batch into parts fixed by the shapes, and the kernel and
+    bias gradients sum fixed partials in order: the thread count does not change a single bit.
+    (Both fused training paths: by images, and overlapping 3x2 windows keeping the output.)"""
+    import os
+    import subprocess
+    import sys
+
+    results = []
+    for threads in (1, 2, 3):
+        path = tmp_path / f"w{threads}.npy"
+        env = {**os.environ, "FERRONET_NUM_THREADS": str(threads)}
+        out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT, str(path)], env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        results.append(np.load(path))
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])

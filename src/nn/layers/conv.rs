@@ -112,8 +112,8 @@ impl Conv {
 }
 
 impl Conv {
-    /// This convolution and then `pool` in one op, for inference (`run_chain` calls it only
-    /// with no gradient wanted). `None` when the pair does not fuse: a 2-D channels-last
+    /// This convolution and then `pool` in one op (`run_chain`; the op picks the inference or
+    /// the training form). `None` when the pair does not fuse: a 2-D channels-last
     /// convolution (not depthwise, transposed or grouped) with an elementwise activation and no
     /// activity regularizer, then a 2-D channels-last max pooling. Errors name the layer whose
     /// input is wrong, as the unfused layers' do.

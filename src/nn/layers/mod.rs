@@ -126,11 +126,12 @@ pub trait Layer: Send + Sync {
     }
 }
 
-/// `layers[0]` then `layers[1]` as one fused op when that is exact and no gradient is wanted
-/// (inference): a convolution followed by max pooling runs as `ops::conv::conv2d_max_pool`,
-/// which never stores the convolution's output. `None` when the pair does not fuse.
-fn fused_pair(layers: &[std::sync::Arc<dyn Layer>], x: &Tensor, ctx: &ForwardContext<'_>) -> Result<Option<Tensor>> {
-    if ctx.training || crate::autograd::is_grad_enabled() || layers.len() < 2 {
+/// `layers[0]` then `layers[1]` as one fused op when that is exact: a convolution followed by
+/// max pooling runs as `ops::conv::conv2d_max_pool`, which for inference never stores the
+/// convolution's output and in training fuses the pooling's and the ReLU's backward (or runs
+/// the two ops where it cannot). `None` when the pair does not fuse.
+fn fused_pair(layers: &[std::sync::Arc<dyn Layer>], x: &Tensor) -> Result<Option<Tensor>> {
+    if layers.len() < 2 {
         return Ok(None);
     }
     match (layers[0].as_conv(), layers[1].as_pool()) {
@@ -147,7 +148,7 @@ pub fn run_chain(layers: &[std::sync::Arc<dyn Layer>], x: &Tensor, ctx: &mut For
     let mut i = 0;
     while i < layers.len() {
         ctx.mask = mask;
-        if let Some(y) = fused_pair(&layers[i..], &h, ctx)? {
+        if let Some(y) = fused_pair(&layers[i..], &h)? {
             // Neither a convolution nor a pooling layer passes a mask on.
             (h, mask, i) = (y, None, i + 2);
             continue;
