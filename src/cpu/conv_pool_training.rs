@@ -14,7 +14,7 @@
 use super::conv::{kernel_block, part_of, ConvGeometry, ImageParts};
 use super::gemm::gemm_into_serial;
 use super::parallel::SharedMut;
-use super::pool::PoolGeometry;
+use super::pool::{PoolGeometry, Window};
 
 /// The argmax of a window holding a NaN: its gradient goes nowhere (as `max_pool_backward`).
 const NONE: u8 = u8::MAX;
@@ -85,7 +85,7 @@ pub fn forward(geo: &ConvGeometry, pool: &PoolGeometry, x: &[f32], kernel: &[f32
             for oy in 0..pool.out_h {
                 for ox in 0..pool.out_w {
                     let o = (oy * pool.out_w + ox) * c;
-                    let window = Cells::new(pool, oy, ox);
+                    let window = Window::new(pool, oy, ox);
                     let (pooled, argmax) = (&mut pooled[o..o + c], &mut argmax[o..o + c]);
                     #[cfg(target_arch = "x86_64")]
                     if simd {
@@ -93,7 +93,7 @@ pub fn forward(geo: &ConvGeometry, pool: &PoolGeometry, x: &[f32], kernel: &[f32
                         unsafe { avx2::window_argmax(&window, y, &bias, relu, pooled, argmax) };
                         continue;
                     }
-                    window.argmax(y, &bias, relu, pooled, argmax, 0);
+                    window.epilogue_argmax(y, &bias, relu, pooled, argmax, 0);
                 }
             }
         }
@@ -181,7 +181,7 @@ fn image_backward(pool: &PoolGeometry, argmax: &[u8], pooled: &[f32], g: &[f32],
     for oy in 0..pool.out_h {
         for ox in 0..pool.out_w {
             let o = (oy * pool.out_w + ox) * c;
-            let window = Cells::new(pool, oy, ox);
+            let window = Window::new(pool, oy, ox);
             let (argmax, pooled, g) = (&argmax[o..o + c], &pooled[o..o + c], &g[o..o + c]);
             #[cfg(target_arch = "x86_64")]
             if simd {
@@ -189,42 +189,22 @@ fn image_backward(pool: &PoolGeometry, argmax: &[u8], pooled: &[f32], g: &[f32],
                 unsafe { avx2::window_backward(&window, argmax, pooled, g, relu, dz, bias_sum) };
                 continue;
             }
-            window.backward(argmax, pooled, g, relu, dz, bias_sum, 0);
+            window.epilogue_backward(argmax, pooled, g, relu, dz, bias_sum, 0);
         }
     }
 }
 
-/// One window of one image: its cells in scan order (the order ties are broken in).
-struct Cells {
-    y0: usize,
-    y1: usize,
-    x0: usize,
-    x1: usize,
-    /// Values per row and per pixel of the pooled input.
-    row: usize,
-    channels: usize,
-}
-
-impl Cells {
-    fn new(pool: &PoolGeometry, oy: usize, ox: usize) -> Self {
-        let (y0, y1, x0, x1) = pool.window(oy, ox);
-        Cells { y0, y1, x0, x1, row: pool.in_w * pool.channels, channels: pool.channels }
-    }
-
-    /// The cells' offsets in the image, in scan order.
-    fn offsets(&self) -> impl Iterator<Item = usize> + '_ {
-        (self.y0..self.y1).flat_map(move |iy| (self.x0..self.x1).map(move |ix| iy * self.row + ix * self.channels))
-    }
-
+/// The pooling window (`pool::Window`) with the fused op's epilogue and backward.
+impl Window {
     /// The maximum and first argmax of the window's `activation(y + bias)` (the epilogue of the
     /// convolution, applied here while the values are read) for channels `from..`: a larger value
     /// replaces (the first cell's index stands until then, also when every value is -inf), a NaN
     /// makes the maximum NaN and the argmax `NONE`.
     #[allow(clippy::too_many_arguments)]
-    fn argmax(&self, y: &[f32], bias: &[f32], relu: bool, pooled: &mut [f32], argmax: &mut [u8], from: usize) {
+    fn epilogue_argmax(&self, y: &[f32], bias: &[f32], relu: bool, pooled: &mut [f32], argmax: &mut [u8], from: usize) {
         for ch in from..self.channels {
             let (mut best, mut index, mut nan) = (f32::NEG_INFINITY, 0u8, false);
-            for (n, at) in self.offsets().enumerate() {
+            for (n, at) in self.cells().enumerate() {
                 let v = y[at + ch] + bias[ch];
                 // `v < 0` keeps NaN, as the ReLU activation does.
                 let v = if relu && v < 0.0 { 0.0 } else { v };
@@ -239,10 +219,10 @@ impl Cells {
 
     /// `image_backward` for this window and channels `from..` (`dz` zeroed before).
     #[allow(clippy::too_many_arguments)]
-    fn backward(&self, argmax: &[u8], pooled: &[f32], g: &[f32], relu: bool, dz: &mut [f32], bias_sum: &mut [f32], from: usize) {
+    fn epilogue_backward(&self, argmax: &[u8], pooled: &[f32], g: &[f32], relu: bool, dz: &mut [f32], bias_sum: &mut [f32], from: usize) {
         for ch in from..self.channels {
             if argmax[ch] != NONE && (!relu || pooled[ch] > 0.0) {
-                if let Some(at) = self.offsets().nth(argmax[ch] as usize) {
+                if let Some(at) = self.cells().nth(argmax[ch] as usize) {
                     dz[at + ch] = g[ch];
                     bias_sum[ch] += g[ch];
                 }
@@ -255,16 +235,16 @@ impl Cells {
 /// of 8 by the portable loops).
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Cells, NONE};
+    use super::{Window, NONE};
     use std::arch::x86_64::*;
 
-    /// `Cells::argmax` over all channels.
+    /// `Window::epilogue_argmax` over all channels.
     ///
     /// # Safety
     /// The CPU has AVX2; the window lies inside `y`; `bias`, `pooled` and `argmax` hold
     /// `channels` values.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn window_argmax(w: &Cells, y: &[f32], bias: &[f32], relu: bool, pooled: &mut [f32], argmax: &mut [u8]) {
+    pub unsafe fn window_argmax(w: &Window, y: &[f32], bias: &[f32], relu: bool, pooled: &mut [f32], argmax: &mut [u8]) {
         let c = w.channels;
         let full = c - c % 8;
         debug_assert!(bias.len() >= c && pooled.len() >= c && argmax.len() >= c && (w.y1 == w.y0 || w.x1 == w.x0 || (w.y1 - 1) * w.row + w.x1 * c <= y.len()));
@@ -297,11 +277,11 @@ mod avx2 {
             argmax[ch..ch + 8].iter_mut().zip(lanes).for_each(|(a, v)| *a = v as u8);
         }
         if full < c {
-            w.argmax(y, bias, relu, pooled, argmax, full);
+            w.epilogue_argmax(y, bias, relu, pooled, argmax, full);
         }
     }
 
-    /// `Cells::backward` over all channels: every cell of the window written (the argmax's
+    /// `Window::epilogue_backward` over all channels: every cell of the window written (the argmax's
     /// value or zero).
     ///
     /// # Safety
@@ -309,7 +289,7 @@ mod avx2 {
     /// hold `channels` values.
     #[target_feature(enable = "avx2")]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn window_backward(w: &Cells, argmax: &[u8], pooled: &[f32], g: &[f32], relu: bool, dz: &mut [f32], bias_sum: &mut [f32]) {
+    pub unsafe fn window_backward(w: &Window, argmax: &[u8], pooled: &[f32], g: &[f32], relu: bool, dz: &mut [f32], bias_sum: &mut [f32]) {
         let c = w.channels;
         let full = c - c % 8;
         debug_assert!(argmax.len() >= c && pooled.len() >= c && g.len() >= c && bias_sum.len() >= c && (w.y1 == w.y0 || w.x1 == w.x0 || (w.y1 - 1) * w.row + w.x1 * c <= dz.len()));
@@ -333,7 +313,7 @@ mod avx2 {
             _mm256_storeu_ps(sum, _mm256_add_ps(_mm256_loadu_ps(sum), sent));
         }
         if full < c {
-            w.backward(argmax, pooled, g, relu, dz, bias_sum, full);
+            w.epilogue_backward(argmax, pooled, g, relu, dz, bias_sum, full);
         }
     }
 }

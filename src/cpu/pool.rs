@@ -56,25 +56,26 @@ impl PoolGeometry {
     }
 }
 
-/// One window of one image: its cells' offsets into the image (NHWC), in scan order.
-struct Window {
-    y0: usize,
-    y1: usize,
-    x0: usize,
-    x1: usize,
+/// One window of one image: its cells' offsets into the image (NHWC), in scan order. (The
+/// training convolution + pooling, `conv_pool_training`, adds its own methods.)
+pub(crate) struct Window {
+    pub(crate) y0: usize,
+    pub(crate) y1: usize,
+    pub(crate) x0: usize,
+    pub(crate) x1: usize,
     /// Values per input row and per pixel.
-    row: usize,
-    channels: usize,
+    pub(crate) row: usize,
+    pub(crate) channels: usize,
 }
 
 impl Window {
-    fn new(geo: &PoolGeometry, oy: usize, ox: usize) -> Self {
+    pub(crate) fn new(geo: &PoolGeometry, oy: usize, ox: usize) -> Self {
         let (y0, y1, x0, x1) = geo.window(oy, ox);
         Window { y0, y1, x0, x1, row: geo.in_w * geo.channels, channels: geo.channels }
     }
 
     /// Offsets of the window's pixels in the image, row by row (the order ties are broken in).
-    fn cells(&self) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn cells(&self) -> impl Iterator<Item = usize> + '_ {
         (self.y0..self.y1).flat_map(move |iy| (self.x0..self.x1).map(move |ix| iy * self.row + ix * self.channels))
     }
 
