@@ -19,12 +19,16 @@ CrossEntropyLoss on logits), Adam(1e-3) on both sides, random data.
   forward (until 29 Nov: `sum().backward()`, whose broadcast gradient cost more than a millisecond
   on top of the kernel).
 FLOPs: 2 * MACs; a training sample is 3x the forward FLOPs (nominal, as for W2).
-Each framework and thread count runs in its own subprocess.
+Each framework and thread count runs in its own subprocess, `--rounds` times (default 3),
+alternating ferronet and PyTorch; each figure is the median over the rounds, and a `# rounds` line
+gives every round's ratios. (On this 2-vCPU VM a process sometimes runs ~1.5x slower for seconds
+at a time, whichever framework it is; one pair of runs can catch one side slow and the other not.)
 """
 
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 
@@ -127,6 +131,14 @@ def child(args):
 def run_side(framework, threads, args):
     return harness.run_side(os.path.abspath(__file__), framework, threads, ["--warmup", str(args.warmup), "--repeat", str(args.repeat)])
 
+def median_side(results):
+    """Each figure of one framework's rounds (train, predict, call, kernels), as its median."""
+    out = {k: statistics.median(r[k] for r in results) for k in ("train", "predict", "call")}
+    if "kernels" in results[0]:
+        out["kernels"] = {name: statistics.median(r["kernels"][name] for r in results) for name in results[0]["kernels"]}
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", default=None)
@@ -135,19 +147,25 @@ def main(argv=None):
     parser.add_argument("--framework", default="ferronet")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each side; figures are their medians")
     args = parser.parse_args(argv)
     if args.quick:
-        args.warmup, args.repeat = 1, 3
+        args.warmup, args.repeat, args.rounds = 1, 3, 1
     if args.child is not None:
         child(args)
         return 0
     threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, harness.cpu_count()})
     harness.print_header("W3/W6 convnet: ferronet vs torch eager", threads=threads,
-                         extra={"median of": f"{args.repeat} after {args.warmup} warm-up"})
+                         extra={"median of": f"{args.repeat} after {args.warmup} warm-up, then of {args.rounds} alternating rounds"})
     for n in threads:
-        ours, peer = run_side("ferronet", n, args), run_side("torch", n, args)
-        if not ours or not peer:
+        rounds = [(run_side("ferronet", n, args), run_side("torch", n, args)) for _ in range(args.rounds)]
+        rounds = [(o, p) for o, p in rounds if o and p]
+        if not rounds:
             continue
+        ours, peer = median_side([o for o, _ in rounds]), median_side([p for _, p in rounds])
+        per_round = "; ".join(f"W3 {o['train'] / p['train']:.2f}x W6 {p['predict'] / o['predict']:.2f}x "
+                              f"({o['predict'] * 1e6:.1f} / {p['predict'] * 1e6:.0f} us)" for o, p in rounds)
+        print(f"# rounds, {n} thr: {per_round}", flush=True)
         case = f"28x28x1 convnet | b{BATCH} adam | f32 | cpu | {n} thr"
         print(harness.format_row("W3 convnet train", case, ours["train"], peer["train"], "torch", flops=TRAIN_FLOPS,
                                  threads=n, unit="samples/s", peer_gflops=True), flush=True)
