@@ -94,8 +94,9 @@ fn pool_spatial_and_concat_match_cpu() {
 #[test]
 fn cnn_shaders_validate() {
     use wgpu::naga;
+    let pool = crate::gpu::kernels::pool_shader_source();
     let shaders = [
-        ("pool", include_str!("shaders/pool.wgsl"), &["max_pool_f32", "average_pool_f32", "max_pool_backward_f32", "average_pool_backward_f32"][..]),
+        ("pool", pool.as_str(), &["max_pool_f32", "average_pool_f32", "max_pool_backward_f32", "average_pool_backward_f32"][..]),
         ("spatial", include_str!("shaders/spatial.wgsl"), &["zero_pad2d_f32"][..]),
         ("concat", include_str!("shaders/concat.wgsl"), &["concatenate_f32"][..]),
     ];

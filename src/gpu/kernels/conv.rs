@@ -106,7 +106,7 @@ pub fn conv2d_pass_fused(op: &str, pass: ConvPass, geo: &ConvGeometry, a: &Tenso
     let gpu = gpu(op)?;
     let bias = bias.map(|t| buffer_of(op, &super::contiguous_from_start(op, t)?)).transpose()?;
     let epilogue = Epilogue { bias: bias.as_deref().map(raw), activation };
-    if pass == ConvPass::BackwardKernel && !epilogue.key().is_empty() {
+    if pass == ConvPass::BackwardKernel && !epilogue.is_identity() {
         return Err(Error::value(op, "no bias or activation on the kernel-gradient pass", format!("{activation:?}")));
     }
     let (a, b) = (contiguous_gpu(op, a)?, contiguous_gpu(op, b)?);

@@ -19,6 +19,8 @@ pub(crate) mod variant;
 pub use concat::concatenate_into;
 pub use conv::{conv2d_pass, conv2d_pass_fused, ConvPass};
 #[cfg(test)]
+pub(crate) use pool::source as pool_shader_source;
+#[cfg(test)]
 pub(crate) use conv::{plain_epilogue as conv_plain_epilogue, shader_source as conv_shader_source, TILE_VARIANTS as CONV_TILE_VARIANTS};
 pub use elementwise::{elementwise, scatter_into_view};
 pub use embedding::{embedding_backward, embedding_gather};

@@ -8,6 +8,11 @@ use crate::gpu::buffer::GpuBuffer;
 use crate::gpu::context::gpu;
 use crate::tensor::Tensor;
 
+/// pool.wgsl behind the NaN test it uses (`variant::NAN`).
+pub(crate) fn source() -> String {
+    format!("{}\n{}", super::variant::NAN, include_str!("../shaders/pool.wgsl"))
+}
+
 /// Largest image (in_h * in_w) whose pixel indices the argmax holds exactly as f32.
 const MAX_PIXELS: usize = 1 << 24;
 
@@ -35,7 +40,7 @@ fn run(op: &str, entry: &'static str, geo: &PoolGeometry, src: &Tensor, outputs:
         return Ok(());
     }
     let storage = buffer_of(op, &src)?;
-    let pipeline = pipeline_entry(gpu, &format!("pool/{entry}"), entry, || include_str!("../shaders/pool.wgsl").to_string());
+    let pipeline = pipeline_entry(gpu, &format!("pool/{entry}"), entry, source);
     let mut buffers = vec![raw(&storage)];
     buffers.extend(outputs.iter().map(|b| b.raw()));
     launch(gpu, &pipeline, &params, &buffers, grid(gpu, u32_of(op, "an element count", count)?.div_ceil(WORKGROUP)));
@@ -72,7 +77,7 @@ pub fn max_pool_backward(op: &str, argmax: &Tensor, g: &Tensor, geo: &PoolGeomet
         return Ok(dx);
     }
     let storage = buffer_of(op, &g)?;
-    let pipeline = pipeline_entry(gpu, "pool/max_pool_backward_f32", "max_pool_backward_f32", || include_str!("../shaders/pool.wgsl").to_string());
+    let pipeline = pipeline_entry(gpu, "pool/max_pool_backward_f32", "max_pool_backward_f32", source);
     launch(gpu, &pipeline, &params, &[raw(&storage), dx.raw(), raw(&arg)], grid(gpu, u32_of(op, "an element count", n)?.div_ceil(WORKGROUP)));
     Ok(dx)
 }

@@ -51,7 +51,7 @@ pub fn argmax_rows(op: &str, x: &Tensor, rows: usize, cols: usize) -> Result<(Gp
     let gpu = gpu(op)?;
     let xs = buffer_of(op, &contiguous_from_start(op, x)?)?;
     let (values, indices) = (GpuBuffer::uninit(op, rows)?, GpuBuffer::uninit(op, rows)?);
-    let pipeline = pipeline(gpu, "argmax_rows", || include_str!("../shaders/argmax_rows.wgsl").to_string());
+    let pipeline = pipeline(gpu, "argmax_rows", || format!("{}\n{}", variant::NAN, include_str!("../shaders/argmax_rows.wgsl")));
     let params = [u32_of(op, "rows", rows)?, u32_of(op, "columns", cols)?];
     launch(gpu, &pipeline, &params, &[raw(&xs), values.raw(), indices.raw()], grid(gpu, rows as u32));
     Ok((values, indices))

@@ -12,6 +12,8 @@ use crate::cpu::activation::Activation;
 use crate::gpu::context::{Gpu, ShaderFeatures};
 use std::sync::atomic::{AtomicU8, Ordering};
 
+/// `is_nan` (by the bits) and NumPy's NaN-propagating `nan_max`, for the shaders that need them.
+pub(crate) const NAN: &str = include_str!("../shaders/nan.wgsl");
 const PORTABLE_REDUCE: &str = include_str!("../shaders/workgroup_reduce.wgsl");
 const SUBGROUP_REDUCE: &str = include_str!("../shaders/workgroup_reduce_subgroups.wgsl");
 
@@ -61,7 +63,7 @@ pub(crate) fn with_workgroup_reduce(source: &str, subgroups: bool) -> String {
     } else {
         (PORTABLE_REDUCE, "", "")
     };
-    format!("{helpers}\n{}", source.replace("{{SUBGROUP_ARGS}}", args).replace("{{SUBGROUP_SETUP}}", setup))
+    format!("{NAN}\n{helpers}\n{}", source.replace("{{SUBGROUP_ARGS}}", args).replace("{{SUBGROUP_SETUP}}", setup))
 }
 
 /// Which axis of a GEMM operand the kernel reads four values at a time along (as one vec4), or
@@ -75,12 +77,12 @@ pub(crate) enum VecAxis {
     Cols,
 }
 
-/// A GEMM shader: f32 or f16 tiles, the given epilogue (`epilogue_source`), and tile loads that
+/// A GEMM shader (behind `gemm_common.wgsl`, its bindings, loads and store): f32 or f16 tiles, the given epilogue (`epilogue_source`), and tile loads that
 /// read each operand as `a_vec` / `b_vec` say. `tile` and `kstep` are the shader's tile size and
 /// K step (64 and 16, or 128 and 8).
 pub(crate) fn gemm_source(source: &str, f16: bool, epilogue: &str, tile: u32, kstep: u32, a_vec: VecAxis, b_vec: VecAxis) -> String {
     let ty = |v: VecAxis| if v == VecAxis::Scalar { "f32" } else { "vec4<f32>" };
-    let body = source
+    let body = format!("{}\n{source}", include_str!("../shaders/gemm_common.wgsl"))
         .replace("{{LOADS}}", &loads_source(tile, kstep, a_vec, b_vec))
         .replace("{{TILE}}", if f16 { "f16" } else { "f32" })
         .replace("{{EPILOGUE}}", epilogue)
@@ -196,16 +198,25 @@ impl Default for Epilogue<'_> {
 }
 
 impl Epilogue<'_> {
-    /// The pipeline-key suffix of this epilogue ("" for the identity).
-    pub(crate) fn key(&self) -> String {
-        match (self.bias.is_some(), self.activation) {
-            (false, Activation::Linear) => String::new(),
-            (bias, act) => format!("/epilogue:{bias}:{}", crate::gpu::activation::key(act)),
-        }
+    /// Whether results are stored as they are (no bias, no activation).
+    pub(crate) fn is_identity(&self) -> bool {
+        self.bias.is_none() && self.activation == Activation::Linear
     }
 
-    /// The activation's scalars s0..s2 as parameter words.
+    /// The pipeline-key suffix of this epilogue ("" for the identity).
+    pub(crate) fn key(&self) -> String {
+        if self.is_identity() {
+            return String::new();
+        }
+        format!("/epilogue:{}:{}", self.bias.is_some(), crate::gpu::activation::key(self.activation))
+    }
+
+    /// The activation's scalars s0..s2 as parameter words (zeros without an activation: every
+    /// plain GEMM dispatch comes here, and need not build the activation's WGSL for nothing).
     pub(crate) fn scalars(&self) -> [u32; 3] {
+        if self.activation == Activation::Linear {
+            return [0; 3];
+        }
         let (_, s) = crate::gpu::activation::forward(self.activation, "x");
         [s[0].to_bits(), s[1].to_bits(), s[2].to_bits()]
     }
@@ -277,6 +288,8 @@ pub(crate) mod tests {
                 assert!(!validate(name, &full).is_empty());
             }
         }
+        let argmax = format!("{}\n{}", super::NAN, include_str!("../shaders/argmax_rows.wgsl"));
+        assert_eq!(validate("argmax_rows", &argmax), vec!["main".to_string()]);
         let (gelu, _) = crate::gpu::activation::forward(crate::cpu::activation::Activation::Gelu { approximate: false }, "x");
         let epilogues = [super::epilogue_source(false, None, 15), super::epilogue_source(true, None, 15), super::epilogue_source(true, Some(&gelu), 15), super::epilogue_source(false, Some("tanh_(x)"), 15)];
         use super::VecAxis::{Cols, Rows, Scalar};

@@ -10,8 +10,7 @@
 var<workgroup> best_v: array<f32, 256>;
 var<workgroup> best_i: array<u32, 256>;
 
-// NaN by its bits: compilers may fold `v != v` to false (WGSL lets them assume no NaNs).
-fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+// is_nan: nan.wgsl, spliced in front.
 
 // Whether (v, i) beats (w, j).
 fn beats(v: f32, i: u32, w: f32, j: u32) -> bool {

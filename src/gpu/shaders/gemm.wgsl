@@ -5,40 +5,12 @@
 // no copy. C is written through an offset, a row stride and a batch stride (unit column stride),
 // so a result can land in a column block or a strided row set of a larger buffer (+= with
 // accumulate).
-// Params: M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs,
-// then the epilogue's activation scalars s0, s1, s2 (f32 bits).
-
-@group(0) @binding(0) var<storage, read> p: array<u32>;
-// A and B: array<f32>, or array<vec4<f32>> where an operand's layout lets whole vec4s be read
-// along its contiguous axis (kernels/variant.rs writes load_tiles for each case).
-@group(0) @binding(1) var<storage, read> a: array<{{A_TYPE}}>;
-@group(0) @binding(2) var<storage, read> b: array<{{B_TYPE}}>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-
-// fn epilogue(v: f32, col: u32) -> f32, applied to each result before it is stored: the identity,
-// or a bias (binding 4) and an activation for the fused dense op (kernels/variant.rs).
-{{EPILOGUE}}
-
-// fn load_tiles(k0, row0, col0, a_base, b_base, li, M, N, K): this step's A and B tiles into
-// workgroup memory, zeros past the matrices' edges.
-{{LOADS}}
+// Bindings, parameters, tile loads and the store: gemm_common.wgsl, spliced in front.
 
 // TILE: f32, or f16 when the user allows reduced matmul precision on an adapter with shader-f16
 // (operands rounded to f16 as they enter the tiles; products and sums stay f32).
 var<workgroup> a_tile: array<{{TILE}}, 1024>;  // [k][m], 16 x 64
 var<workgroup> b_tile: array<{{TILE}}, 1024>;  // [k][n], 16 x 64
-
-fn store_row(r: u32, col: u32, v: vec4<f32>, M: u32, N: u32, base: u32) {
-    if (r >= M) { return; }
-    let at = base + r * p[13] + col;
-    let acc = p[11] != 0u;
-    for (var j = 0u; j < 4u; j++) {
-        if (col + j < N) {
-            let e = epilogue(v[j], col + j);
-            if (acc) { c[at + j] = c[at + j] + e; } else { c[at + j] = e; }
-        }
-    }
-}
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -70,8 +42,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let base = p[12] + wid.z * p[14];
     let r = row0 + am;
     let col = col0 + bn;
-    store_row(r, col, acc0, M, N, base);
-    store_row(r + 1u, col, acc1, M, N, base);
-    store_row(r + 2u, col, acc2, M, N, base);
-    store_row(r + 3u, col, acc3, M, N, base);
+    store4(r, col, acc0, M, N, base);
+    store4(r + 1u, col, acc1, M, N, base);
+    store4(r + 2u, col, acc2, M, N, base);
+    store4(r + 3u, col, acc3, M, N, base);
 }

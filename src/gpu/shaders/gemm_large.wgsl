@@ -1,39 +1,12 @@
 // C[b] = A[b] @ B[b] for large products: a 128x128 output tile per workgroup of 16x16 threads,
 // each thread an 8x8 block (rows r0..r0+3 and r0+64..r0+67, the same for columns, so a warp's
 // reads of workgroup memory spread over the banks) in sixteen vec4 accumulators; K in steps
-// of 8 through workgroup memory. Same operands, strided output and parameters as gemm.wgsl:
-// M, N, K, a_off, a_rs, a_cs, a_bs, b_off, b_rs, b_cs, b_bs, accumulate, c_off, c_rs, c_bs, s0, s1, s2.
-
-@group(0) @binding(0) var<storage, read> p: array<u32>;
-// A and B: array<f32>, or array<vec4<f32>> where an operand's layout lets whole vec4s be read
-// along its contiguous axis (kernels/variant.rs writes load_tiles for each case).
-@group(0) @binding(1) var<storage, read> a: array<{{A_TYPE}}>;
-@group(0) @binding(2) var<storage, read> b: array<{{B_TYPE}}>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-
-// fn epilogue(v: f32, col: u32) -> f32, applied to each result before it is stored: the identity,
-// or a bias (binding 4) and an activation for the fused dense op (kernels/variant.rs).
-{{EPILOGUE}}
-
-// fn load_tiles(k0, row0, col0, a_base, b_base, li, M, N, K): this step's A and B tiles into
-// workgroup memory, zeros past the matrices' edges.
-{{LOADS}}
+// of 8 through workgroup memory. Bindings, parameters, tile loads and the store:
+// gemm_common.wgsl, spliced in front (as for gemm.wgsl).
 
 // TILE: f32, or f16 under reduced matmul precision (see gemm.wgsl).
 var<workgroup> a_tile: array<{{TILE}}, 1024>;  // [k][m], 8 x 128
 var<workgroup> b_tile: array<{{TILE}}, 1024>;  // [k][n], 8 x 128
-
-fn store4(r: u32, col: u32, v: vec4<f32>, M: u32, N: u32, base: u32) {
-    if (r >= M) { return; }
-    let at = base + r * p[13] + col;
-    let acc = p[11] != 0u;
-    for (var j = 0u; j < 4u; j++) {
-        if (col + j < N) {
-            let e = epilogue(v[j], col + j);
-            if (acc) { c[at + j] = c[at + j] + e; } else { c[at + j] = e; }
-        }
-    }
-}
 
 fn a4(o: u32) -> vec4<f32> { return vec4<f32>(f32(a_tile[o]), f32(a_tile[o + 1u]), f32(a_tile[o + 2u]), f32(a_tile[o + 3u])); }
 fn b4(o: u32) -> vec4<f32> { return vec4<f32>(f32(b_tile[o]), f32(b_tile[o + 1u]), f32(b_tile[o + 2u]), f32(b_tile[o + 3u])); }

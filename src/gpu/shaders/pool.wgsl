@@ -67,7 +67,7 @@ fn max_pool_f32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
         for (var ix = w.x0; ix < w.x1; ix++) {
             let v = src[p[13] + ((n * p[1] + iy) * p[2] + ix) * c + ch];
             let at = f32(iy * p[2] + ix);
-            if ((bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u) {  // NaN by its bits: `v != v` may fold to false
+            if (is_nan(v)) {  // nan.wgsl, spliced in front
                 saw_nan = true;
                 best = v;
             } else if (!saw_nan && (v > best || (arg < 0.0 && v == best))) {

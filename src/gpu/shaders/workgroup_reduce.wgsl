@@ -1,15 +1,10 @@
+// (is_nan and nan_max come from nan.wgsl, spliced in front.)
 // Workgroup-wide sum and max of one f32 per thread (workgroups of 256), returned to every thread:
 // a tree in workgroup memory, eight barriers. workgroup_reduce_subgroups.wgsl defines the same
 // functions with subgroup operations for adapters that have them. Entry points that call these
 // carry the SUBGROUP_ARGS and SUBGROUP_SETUP placeholders (see kernels/variant.rs), empty here.
 
 var<workgroup> wg_partial: array<f32, 256>;
-
-// NaN by its bits: compilers may fold `v != v` to false (WGSL lets them assume no NaNs).
-fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
-
-// NaN-propagating max (NumPy's): a NaN operand is returned as it is.
-fn nan_max(a: f32, b: f32) -> f32 { return select(select(max(a, b), b, is_nan(b)), a, is_nan(a)); }
 
 fn workgroup_sum(v: f32, lid: u32) -> f32 {
     wg_partial[lid] = v;

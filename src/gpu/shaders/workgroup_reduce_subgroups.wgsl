@@ -1,3 +1,4 @@
+// (is_nan and nan_max come from nan.wgsl, spliced in front.)
 // Workgroup-wide sum and max with subgroup operations: each subgroup combines its lanes in
 // registers, then every thread combines the subgroups' partials in the same order (two barriers
 // instead of eight). Same functions as workgroup_reduce.wgsl; the entry point stores its subgroup
@@ -9,12 +10,6 @@ var<private> sg_lane: u32;
 var<private> sg_id: u32;
 var<private> sg_count: u32;
 var<workgroup> wg_partial: array<f32, 256>;
-
-// NaN by its bits: compilers may fold `v != v` to false (WGSL lets them assume no NaNs).
-fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
-
-// NaN-propagating max (NumPy's): a NaN operand is returned as it is.
-fn nan_max(a: f32, b: f32) -> f32 { return select(select(max(a, b), b, is_nan(b)), a, is_nan(a)); }
 
 // Lane of the lowest set bit of a subgroup ballot (0 when none is set).
 fn first_lane(ballot: vec4<u32>) -> u32 {
